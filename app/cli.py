@@ -1,0 +1,338 @@
+"""The ``steward`` command: database, users, audit, demo and services.
+
+Errors a user can cause print one line (``error: ...``) and exit with 2;
+never a traceback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import getpass
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+from core.domain.accounts import Actor
+from core.errors import StewardError
+from core.steward import Steward
+
+F = TypeVar("F", bound=Callable[..., Any])
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def cli_actor(purpose: str = "cli") -> Actor:
+    """Whoever runs the CLI has the server's shell; the audit log still names the OS account."""
+    try:
+        who = getpass.getuser()
+    except (KeyError, OSError):
+        who = "unknown"
+    actor = Actor.system_actor(f"{purpose}:{who}")
+    return actor
+
+
+def fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
+
+
+def friendly(func: F) -> F:
+    """Turn expected errors into one line on stderr and exit code 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except StewardError as exc:
+            fail(str(exc))
+        except (OperationalError, ProgrammingError) as exc:
+            text = str(exc.orig or exc).splitlines()[0]
+            if "no such table" in text or "does not exist" in text:
+                fail(f"the database is not set up ({text}); run `steward db upgrade`")
+            fail(f"database error: {text}")
+        except KeyboardInterrupt:
+            fail("interrupted")
+
+    return wrapper  # type: ignore[return-value]
+
+
+def open_steward() -> Steward:
+    return Steward.open()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="steward")
+def main() -> None:
+    """Steward: a control room for mature MLOps.
+
+    Settings come from STEWARD_* environment variables (see docs/configuration.md).
+    """
+
+
+# ---- database -----------------------------------------------------------------
+@main.group()
+def db() -> None:
+    """Create and migrate the database."""
+
+
+@db.command("upgrade")
+@friendly
+def db_upgrade() -> None:
+    """Apply all migrations (safe to run again) and create the default environments."""
+    steward = open_steward()
+    steward.upgrade_database()
+    from core.adapters.db.migrate import current_revision
+
+    click.echo(
+        f"database at revision {current_revision(steward.engines)}: "
+        f"{steward.engines.read.url.render_as_string(hide_password=True)}"
+    )
+
+
+@db.command("current")
+@friendly
+def db_current() -> None:
+    """Show the database's migration revision."""
+    from core.adapters.db.migrate import current_revision, head_revision
+
+    steward = open_steward()
+    click.echo(f"current {current_revision(steward.engines)}, latest {head_revision()}")
+
+
+# ---- users --------------------------------------------------------------------
+@main.group()
+def users() -> None:
+    """Manage local accounts and their roles."""
+
+
+def _read_password(password_stdin: bool) -> str:
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--role", "roles", multiple=True, required=True, help="Repeat for several roles.")
+@click.option("--display-name", default="", help="Name shown in the app.")
+@click.option("--email", default=None)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@friendly
+def users_add(
+    name: str, roles: tuple[str, ...], display_name: str, email: str | None, password_stdin: bool
+) -> None:
+    """Create a local account NAME with one or more --role."""
+    from core.domain.names import validate_username
+    from core.domain.roles import parse_roles
+
+    validate_username(name)  # fail before asking for a password
+    parse_roles(roles)
+    steward = open_steward()
+    password = _read_password(password_stdin)
+    user = steward.users.create(
+        cli_actor(), name, roles=roles, password=password, display_name=display_name, email=email
+    )
+    click.echo(f"created {user.username} with roles {', '.join(sorted(r.value for r in user.roles))}")
+
+
+@users.command("list")
+@friendly
+def users_list() -> None:
+    """List accounts with their roles."""
+    steward = open_steward()
+    for user in steward.users.list(cli_actor()):
+        state = "active" if user.active else "inactive"
+        roles = ",".join(sorted(r.value for r in user.roles)) or "-"
+        click.echo(f"{user.username:24} {state:9} {user.auth_source:6} {roles}")
+
+
+@users.command("set-roles")
+@click.argument("name")
+@click.option("--role", "roles", multiple=True, required=True)
+@friendly
+def users_set_roles(name: str, roles: tuple[str, ...]) -> None:
+    """Replace NAME's roles."""
+    user = open_steward().users.set_roles(cli_actor(), name, roles)
+    click.echo(f"{user.username} now has roles {', '.join(sorted(r.value for r in user.roles))}")
+
+
+@users.command("deactivate")
+@click.argument("name")
+@friendly
+def users_deactivate(name: str) -> None:
+    """Deactivate NAME and end their open sessions."""
+    user = open_steward().users.set_active(cli_actor(), name, False)
+    click.echo(f"{user.username} deactivated")
+
+
+@users.command("activate")
+@click.argument("name")
+@friendly
+def users_activate(name: str) -> None:
+    """Reactivate NAME."""
+    user = open_steward().users.set_active(cli_actor(), name, True)
+    click.echo(f"{user.username} activated")
+
+
+@users.command("set-password")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True)
+@friendly
+def users_set_password(name: str, password_stdin: bool) -> None:
+    """Set NAME's password (ends their sessions)."""
+    steward = open_steward()
+    user = steward.users.set_password(cli_actor(), name, _read_password(password_stdin))
+    click.echo(f"password set for {user.username}")
+
+
+# ---- single sign-on ---------------------------------------------------------------
+@main.group()
+def sso() -> None:
+    """Map identity-provider groups to Steward roles."""
+
+
+@sso.command("map")
+@click.argument("group")
+@click.argument("role")
+@friendly
+def sso_map(group: str, role: str) -> None:
+    """Give members of GROUP the ROLE."""
+    mapping = open_steward().group_mappings.add(cli_actor(), group, role)
+    click.echo(f"group {mapping.group_name!r} -> {mapping.role.value} (#{mapping.id})")
+
+
+@sso.command("unmap")
+@click.argument("mapping_id", type=int)
+@friendly
+def sso_unmap(mapping_id: int) -> None:
+    """Remove mapping MAPPING_ID."""
+    open_steward().group_mappings.remove(cli_actor(), mapping_id)
+    click.echo(f"mapping #{mapping_id} removed")
+
+
+@sso.command("list")
+@friendly
+def sso_list() -> None:
+    """List group mappings."""
+    for mapping in open_steward().group_mappings.list(cli_actor()):
+        click.echo(f"#{mapping.id:<4} {mapping.group_name:40} {mapping.role.value}")
+
+
+# ---- audit --------------------------------------------------------------------
+@main.group()
+def audit() -> None:
+    """Verify, checkpoint and export the tamper-evident audit log."""
+
+
+@audit.command("verify")
+@click.option(
+    "--checkpoint",
+    "checkpoint_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Compare with this checkpoint instead of the newest one in the checkpoint folder.",
+)
+@friendly
+def audit_verify(checkpoint_file: Path | None) -> None:
+    """Check every link of the chain; exit 1 and name the first bad event if broken."""
+    from core.domain.checkpoint import Checkpoint
+
+    steward = open_steward()
+    point = Checkpoint.from_json(checkpoint_file.read_text(encoding="utf-8")) if checkpoint_file else None
+    result = steward.audit.verify(point)
+    click.echo(result.summary())
+    if not result.ok:
+        sys.exit(1)
+
+
+@audit.command("checkpoint")
+@friendly
+def audit_checkpoint() -> None:
+    """Sign the chain's head and write it to the checkpoint folder (outside the database)."""
+    point, path = open_steward().audit.checkpoint(cli_actor())
+    click.echo(f"checkpoint #{point.seq} {point.hash[:16]} written to {path}")
+
+
+@audit.command("export")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True, path_type=Path), required=True)
+@click.option("--actor", default="")
+@click.option("--action", default="", help="Action prefix, e.g. auth. or user.create")
+@friendly
+def audit_export(fmt: str, output: Path, actor: str, action: str) -> None:
+    """Export events (CSV cells that could run as formulas are neutralised)."""
+    from core.services.audit import AuditFilter
+
+    data = open_steward().audit.export(cli_actor(), AuditFilter(actor=actor, action=action), fmt=fmt)
+    output.write_bytes(data)
+    click.echo(f"wrote {output}")
+
+
+@main.command("permissions")
+def permissions() -> None:
+    """Print the permission matrix (Markdown)."""
+    from core.domain.permissions import render_markdown
+
+    click.echo(render_markdown(), nl=False)
+
+
+# ---- demo and services ----------------------------------------------------------
+def sample_data_dir() -> Path:
+    return Path(os.environ.get("STEWARD_SAMPLE_DATA", REPO_ROOT / "sample_data"))
+
+
+@main.command("seed-demo")
+@friendly
+def seed_demo_command() -> None:
+    """Migrate, then seed demo accounts and sample data if the database is empty."""
+    from core.services.demo import is_seeded, seed_demo
+
+    steward = open_steward()
+    steward.upgrade_database()
+    if is_seeded(steward):
+        click.echo("database already has users; not seeding")
+        return
+    seed_demo(steward, sample_data_dir(), progress=lambda line: click.echo(f"  {line}"))
+    click.echo("demo seeded")
+
+
+@main.command("demo")
+@click.option("--seed/--no-seed", default=True, help="Seed the demo when the database is empty.")
+@friendly
+def demo(seed: bool) -> None:
+    """Run the demo: migrate, seed when empty, start every Steward process; Ctrl-C stops them all."""
+    from app.launcher import run_demo
+
+    sys.exit(run_demo(seed=seed, sample_dir=sample_data_dir()))
+
+
+@main.command("app")
+@friendly
+def app_command() -> None:
+    """Start the Streamlit app alone (no seeding)."""
+    from app.launcher import run_processes, streamlit_process
+
+    steward = open_steward()
+    from core.services.startup import check_ready_to_serve
+
+    check_ready_to_serve(steward)
+    sys.exit(run_processes([streamlit_process(steward.settings)]))
+
+
+def _register_optional_commands() -> None:
+    """Commands that live in their own modules (one concept each)."""
+    from app.commands import drift
+
+    main.add_command(drift.drift_command)
+
+
+with contextlib.suppress(ImportError):  # only while a command module is still being written
+    _register_optional_commands()
+
+
+if __name__ == "__main__":
+    main()

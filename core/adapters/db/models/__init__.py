@@ -1,0 +1,30 @@
+"""Every ORM table, imported here so ``Base.metadata`` is complete for Alembic and tests.
+
+Rows never leave the service layer: services turn them into entities.
+"""
+
+from core.adapters.db.models.accounts import (
+    GroupRoleMappingRow,
+    LoginThrottleRow,
+    SessionRow,
+    UserRoleRow,
+    UserRow,
+)
+from core.adapters.db.models.audit import AuditEventRow, AuditHeadRow
+from core.adapters.db.models.base import Base, UTCDateTime
+from core.adapters.db.models.catalog import DatasetRow
+from core.adapters.db.models.environments import EnvironmentRow
+
+__all__ = [
+    "AuditEventRow",
+    "AuditHeadRow",
+    "Base",
+    "DatasetRow",
+    "EnvironmentRow",
+    "GroupRoleMappingRow",
+    "LoginThrottleRow",
+    "SessionRow",
+    "UTCDateTime",
+    "UserRoleRow",
+    "UserRow",
+]

@@ -1,0 +1,105 @@
+"""Seeding the demo from ``sample_data/``: accounts for every role and the real data sets.
+
+Runs only on an empty database, as the system actor, through the same
+services (and so the same audit trail) as everything else.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.domain.accounts import Actor
+from core.errors import ConfigurationError
+from core.steward import Steward
+
+DEMO_PASSWORD = "steward-demo"  # noqa: S105 - printed by `make demo`; production mode refuses it
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    username: str
+    display_name: str
+    roles: tuple[str, ...]
+    why: str
+
+
+DEMO_ACCOUNTS: tuple[DemoAccount, ...] = (
+    DemoAccount("admin", "Ada Admin", ("admin",), "manages users, roles, policies"),
+    DemoAccount(
+        "dana", "Dana Scientist", ("data_scientist",), "registers and trains pipelines, requests promotions"
+    ),
+    DemoAccount(
+        "sam", "Sam Scientist", ("data_scientist",), "a second data scientist, to approve Dana's requests"
+    ),
+    DemoAccount(
+        "bea", "Bea Business", ("business_stakeholder",), "reviews model cards, signs off for the business"
+    ),
+    DemoAccount(
+        "rick", "Rick Risk", ("risk_officer",), "signs off for risk, reads and exports the audit log"
+    ),
+    DemoAccount("otto", "Otto Operator", ("operator",), "deploys to production, handles alerts, rolls back"),
+    DemoAccount("vera", "Vera Viewer", ("viewer",), "looks, never touches"),
+)
+
+SEED_ACTOR = Actor.system_actor("demo-seed")
+
+Progress = Callable[[str], None]
+
+
+def _describe_dataset(relative: str) -> tuple[str, str]:
+    lowered = relative.lower()
+    role = "labels" if "label" in lowered else "training" if "train" in lowered else "production"
+    topic = (
+        "credit-card default (Taiwan, 2005)"
+        if "credit" in lowered
+        else "bike-sharing demand (Washington D.C.)"
+    )
+    return role, f"{role.capitalize()} data: {topic}"
+
+
+def _attribution(sample_dir: Path) -> str:
+    readme = sample_dir / "README.md"
+    if not readme.is_file():
+        return ""
+    lines = [line.strip("-* ").strip() for line in readme.read_text(encoding="utf-8").splitlines()]
+    return "\n".join(line for line in lines if "doi.org" in line or "UCI" in line)[:4000]
+
+
+def is_seeded(steward: Steward) -> bool:
+    return steward.users.count() > 0
+
+
+def seed_demo(steward: Steward, sample_dir: Path, progress: Progress = print) -> None:
+    """Fill an empty database with demo accounts and the sample data sets."""
+    if not sample_dir.is_dir():
+        raise ConfigurationError(f"sample data folder {sample_dir} does not exist")
+    progress("creating demo accounts")
+    for account in DEMO_ACCOUNTS:
+        steward.users.create(
+            SEED_ACTOR,
+            account.username,
+            roles=account.roles,
+            password=DEMO_PASSWORD,
+            display_name=account.display_name,
+        )
+    target = steward.datasets.root
+    target.mkdir(parents=True, exist_ok=True)
+    attribution = _attribution(sample_dir)
+    for source in sorted(sample_dir.rglob("*.csv")):
+        relative = source.relative_to(sample_dir).as_posix()
+        destination = target / relative
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, destination)
+        role, description = _describe_dataset(relative)
+        progress(f"registering data set {relative}")
+        steward.datasets.register(
+            SEED_ACTOR,
+            relative.removesuffix(".csv"),
+            relative,
+            role=role,
+            description=description,
+            attribution=attribution,
+        )

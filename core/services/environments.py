@@ -1,0 +1,130 @@
+"""Environments: Dev, Test, Prod by default; admins may add or rename them."""
+
+from __future__ import annotations
+
+import builtins
+
+from sqlalchemy import func, select
+
+from core.adapters.db.models import EnvironmentRow
+from core.domain.accounts import Actor
+from core.domain.environments import DEFAULT_ENVIRONMENTS, Environment
+from core.domain.names import validate_label
+from core.domain.permissions import Action, Tier
+from core.errors import AlreadyExists, InvalidInput, NotFound
+from core.services import authz
+from core.services.context import ServiceContext
+from core.services.uow import UnitOfWork
+
+
+def to_environment(row: EnvironmentRow) -> Environment:
+    return Environment(row.id, row.name, Tier(row.tier), row.position, row.description, row.created_at)
+
+
+class EnvironmentService:
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+
+    def list(self) -> list[Environment]:
+        with UnitOfWork(self.ctx, write=False) as uow:
+            rows = uow.session.scalars(select(EnvironmentRow).order_by(EnvironmentRow.position))
+            return [to_environment(row) for row in rows]
+
+    def get(self, name: str) -> Environment:
+        with UnitOfWork(self.ctx, write=False) as uow:
+            row = uow.session.scalar(select(EnvironmentRow).where(EnvironmentRow.name == name))
+            if row is None:
+                raise NotFound(f"no environment named {name[:64]!r}")
+            return to_environment(row)
+
+    def ensure_defaults(self, actor: Actor) -> builtins.list[Environment]:
+        """Create Dev, Test and Prod when no environment exists yet (idempotent, audited)."""
+        with UnitOfWork(self.ctx) as uow:
+            if (uow.session.scalar(select(func.count()).select_from(EnvironmentRow)) or 0) == 0:
+                now = self.ctx.clock.now()
+                for position, (name, tier, description) in enumerate(DEFAULT_ENVIRONMENTS, start=1):
+                    row = EnvironmentRow(
+                        name=name,
+                        tier=tier.value,
+                        position=position * 10,
+                        description=description,
+                        created_at=now,
+                    )
+                    uow.session.add(row)
+                    uow.session.flush()
+                    uow.record(
+                        actor,
+                        "environment.create",
+                        object_type="environment",
+                        object_id=name,
+                        after={"name": name, "tier": tier.value, "position": row.position},
+                    )
+            uow.commit()
+        return self.list()
+
+    def add(self, actor: Actor, name: str, tier: str, *, after: str, description: str = "") -> Environment:
+        """Insert an environment right after another (e.g. Staging after Test)."""
+        authz.check(
+            self.ctx, actor, Action.MANAGE_POLICIES, object_type="environment", object_id=str(name)[:64]
+        )
+        label = validate_label(name, "environment name", max_length=64)
+        try:
+            tier_value = Tier(tier)
+        except ValueError:
+            raise InvalidInput(
+                f"unknown tier {tier!r}; use one of {', '.join(t.value for t in Tier)}"
+            ) from None
+        with UnitOfWork(self.ctx) as uow:
+            if uow.session.scalar(select(EnvironmentRow.id).where(EnvironmentRow.name == label)) is not None:
+                raise AlreadyExists(f"environment {label!r} already exists")
+            anchor = uow.session.scalar(select(EnvironmentRow).where(EnvironmentRow.name == after))
+            if anchor is None:
+                raise NotFound(f"no environment named {after[:64]!r}")
+            following = uow.session.scalar(
+                select(func.min(EnvironmentRow.position)).where(EnvironmentRow.position > anchor.position)
+            )
+            if following is not None and following - anchor.position < 2:
+                raise InvalidInput("no room between those environments; renumber first")
+            position = anchor.position + 5 if following is None else (anchor.position + following) // 2
+            row = EnvironmentRow(
+                name=label,
+                tier=tier_value.value,
+                position=position,
+                description=validate_label(description, "description", max_length=500, allow_empty=True),
+                created_at=self.ctx.clock.now(),
+            )
+            uow.session.add(row)
+            uow.session.flush()
+            uow.record(
+                actor,
+                "environment.create",
+                object_type="environment",
+                object_id=label,
+                after={"name": label, "tier": tier_value.value, "position": position},
+            )
+            uow.commit()
+            return to_environment(row)
+
+    def rename(self, actor: Actor, name: str, new_name: str) -> Environment:
+        authz.check(
+            self.ctx, actor, Action.MANAGE_POLICIES, object_type="environment", object_id=str(name)[:64]
+        )
+        label = validate_label(new_name, "environment name", max_length=64)
+        with UnitOfWork(self.ctx) as uow:
+            row = uow.session.scalar(select(EnvironmentRow).where(EnvironmentRow.name == name))
+            if row is None:
+                raise NotFound(f"no environment named {name[:64]!r}")
+            if uow.session.scalar(select(EnvironmentRow.id).where(EnvironmentRow.name == label)) is not None:
+                raise AlreadyExists(f"environment {label!r} already exists")
+            before = {"name": row.name}
+            row.name = label
+            uow.record(
+                actor,
+                "environment.rename",
+                object_type="environment",
+                object_id=str(row.id),
+                before=before,
+                after={"name": label},
+            )
+            uow.commit()
+            return to_environment(row)

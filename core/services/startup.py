@@ -1,0 +1,39 @@
+"""What a process checks before it serves: in production, no default secret and no demo password."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from core.adapters.db.models import UserRow
+from core.domain.passwords import verify_password
+from core.errors import ConfigurationError
+from core.services.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
+from core.services.uow import UnitOfWork
+from core.steward import Steward
+
+
+def demo_passwords_in_use(steward: Steward) -> list[str]:
+    """Active demo accounts whose password is still the published demo password."""
+    names = [account.username for account in DEMO_ACCOUNTS]
+    with UnitOfWork(steward.ctx, write=False) as uow:
+        rows = uow.session.execute(
+            select(UserRow.username, UserRow.password_hash).where(
+                UserRow.username.in_(names), UserRow.active.is_(True), UserRow.password_hash.is_not(None)
+            )
+        ).all()
+    return [name for name, stored in rows if stored and verify_password(DEMO_PASSWORD, stored)]
+
+
+def check_ready_to_serve(steward: Steward) -> None:
+    """Refuse to start in production mode with known secrets; a no-op otherwise."""
+    steward.require_current_schema()
+    if not steward.settings.production:
+        return
+    problems = steward.settings.problems_for_production()
+    demo = demo_passwords_in_use(steward)
+    if demo:
+        problems.append(
+            f"demo account(s) {', '.join(demo)} still use the demo password; change or deactivate them"
+        )
+    if problems:
+        raise ConfigurationError("production mode refused: " + "; ".join(problems))

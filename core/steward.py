@@ -1,0 +1,106 @@
+"""``Steward``: the engine's front door.
+
+Every shell (Streamlit pages, CLI, worker, scoring service) builds one of
+these from settings and calls its services; nothing outside ``core`` touches
+the database directly. Clock and notifier are injected so tests are
+deterministic.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from core.adapters.db import migrate
+from core.adapters.db.engine import Engines, check_connection, create_engines
+from core.adapters.notifiers import EventLogNotifier, Notifier
+from core.clock import Clock, SystemClock
+from core.config import Settings, ensure_writable_dir, load_settings
+from core.domain.accounts import Actor
+from core.errors import ConfigurationError
+from core.services.audit import AuditService
+from core.services.auth import AuthService
+from core.services.catalog import DatasetService
+from core.services.context import ServiceContext
+from core.services.environments import EnvironmentService
+from core.services.infrastructure import InfrastructureService
+from core.services.overview import OverviewService
+from core.services.sso import GroupMappingService
+from core.services.users import UserService
+
+
+class Steward:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        clock: Clock | None = None,
+        notifier: Notifier | None = None,
+        engines: Engines | None = None,
+    ) -> None:
+        self.settings = settings or load_settings()
+        if self.settings.is_sqlite and not self.settings.database_url:
+            ensure_writable_dir(self.settings.data_dir, "data folder")
+        self.engines = engines or create_engines(self.settings.resolved_database_url)
+        self.ctx = ServiceContext(
+            settings=self.settings,
+            engines=self.engines,
+            clock=clock or SystemClock(),
+            notifier=notifier or EventLogNotifier(),
+        )
+
+    @classmethod
+    def open(cls, settings: Settings | None = None, **kwargs: object) -> Steward:
+        """Build and prove the database is reachable and migrated; one clear error otherwise."""
+        steward = cls(settings, **kwargs)  # type: ignore[arg-type]
+        check_connection(steward.engines)
+        return steward
+
+    # ---- services ----------------------------------------------------------
+    @cached_property
+    def users(self) -> UserService:
+        return UserService(self.ctx)
+
+    @cached_property
+    def auth(self) -> AuthService:
+        return AuthService(self.ctx)
+
+    @cached_property
+    def audit(self) -> AuditService:
+        return AuditService(self.ctx)
+
+    @cached_property
+    def environments(self) -> EnvironmentService:
+        return EnvironmentService(self.ctx)
+
+    @cached_property
+    def group_mappings(self) -> GroupMappingService:
+        return GroupMappingService(self.ctx)
+
+    @cached_property
+    def datasets(self) -> DatasetService:
+        return DatasetService(self.ctx)
+
+    @cached_property
+    def overview(self) -> OverviewService:
+        return OverviewService(self.ctx)
+
+    @cached_property
+    def infrastructure(self) -> InfrastructureService:
+        return InfrastructureService(self.ctx)
+
+    # ---- lifecycle ---------------------------------------------------------
+    def upgrade_database(self) -> None:
+        """Apply migrations, then make sure the defaults every install needs exist (audited)."""
+        check_connection(self.engines)
+        migrate.upgrade(self.engines)
+        self.bootstrap()
+
+    def bootstrap(self) -> None:
+        self.environments.ensure_defaults(Actor.system_actor("bootstrap"))
+
+    def require_current_schema(self) -> None:
+        if not migrate.is_up_to_date(self.engines):
+            raise ConfigurationError("the database schema is not up to date; run `steward db upgrade`")
+
+    def close(self) -> None:
+        self.engines.dispose()

@@ -1,0 +1,76 @@
+"""Helpers for tests in every folder (importable as ``testkit``; fixtures live in conftest.py)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from core.config import Settings
+from core.domain.accounts import Actor, User
+from core.steward import Steward
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+TEST_SCRYPT_N = 2**12  # tests only; production refuses anything below OWASP's 2**17
+PG_ADMIN_URL = os.environ.get("STEWARD_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+PASSWORD = "a-long-test-password"
+
+_pg_problem: str | None = None
+_pg_checked = False
+
+
+def postgres_problem() -> str | None:
+    """None when a PostgreSQL server answers at PG_ADMIN_URL, else why not (checked once)."""
+    global _pg_checked, _pg_problem
+    if not _pg_checked:
+        _pg_checked = True
+        try:
+            engine = create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 3})
+            with engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+            engine.dispose()
+        except Exception as exc:  # any failure means: skip with the reason
+            _pg_problem = (
+                f"PostgreSQL not reachable at {make_url(PG_ADMIN_URL).render_as_string()}: "
+                + (str(exc).splitlines()[0])
+            )
+    return _pg_problem
+
+
+def create_pg_database() -> str:
+    name = f"steward_test_{uuid.uuid4().hex[:12]}"
+    engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_pg_database(url: str) -> None:
+    name = make_url(url).database
+    engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
+def make_settings(tmp_path: Path, database_url: str | None = None, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "data_dir": tmp_path / "data",
+        "database_url": database_url,
+        "scrypt_n": TEST_SCRYPT_N,
+        "secret_key": "test-secret-key-that-is-long-enough-0123456789",
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+def add_user(steward: Steward, name: str, *roles: str, password: str = PASSWORD) -> User:
+    return steward.users.create(Actor.system_actor("test"), name, roles=roles, password=password)
+
+
+def sign_in(steward: Steward, name: str, password: str = PASSWORD) -> Actor:
+    return steward.auth.login(name, password, source="127.0.0.1").actor
