@@ -6,9 +6,9 @@ never a traceback.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import getpass
+import importlib
 import os
 import sys
 from collections.abc import Callable
@@ -65,7 +65,29 @@ def open_steward() -> Steward:
     return Steward.open()
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """Loads a subcommand's module only when that subcommand runs (or --help lists it).
+
+    Some commands pull in pandas, scipy and scikit-learn; `steward users list`
+    should not pay for them.
+    """
+
+    lazy: dict[str, str] = {  # noqa: RUF012 - class-level registry of command -> "module:attribute"
+        "drift": "app.commands.drift:drift_command",
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.lazy])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy:
+            module_name, attribute = self.lazy[cmd_name].split(":")
+            command = getattr(importlib.import_module(module_name), attribute)
+            return command if isinstance(command, click.Command) else None
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="steward")
 def main() -> None:
     """Steward: a control room for mature MLOps.
@@ -321,17 +343,6 @@ def app_command() -> None:
 
     check_ready_to_serve(steward)
     sys.exit(run_processes([streamlit_process(steward.settings)]))
-
-
-def _register_optional_commands() -> None:
-    """Commands that live in their own modules (one concept each)."""
-    from app.commands import drift
-
-    main.add_command(drift.drift_command)
-
-
-with contextlib.suppress(ImportError):  # only while a command module is still being written
-    _register_optional_commands()
 
 
 if __name__ == "__main__":

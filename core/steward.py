@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from functools import cached_property
 
-from core.adapters.db import migrate
 from core.adapters.db.engine import Engines, check_connection, create_engines
 from core.adapters.notifiers import EventLogNotifier, Notifier
 from core.clock import Clock, SystemClock
@@ -91,6 +90,8 @@ class Steward:
     # ---- lifecycle ---------------------------------------------------------
     def upgrade_database(self) -> None:
         """Apply migrations, then make sure the defaults every install needs exist (audited)."""
+        from core.adapters.db import migrate  # Alembic is slow to import; only this path needs it
+
         check_connection(self.engines)
         migrate.upgrade(self.engines)
         self.bootstrap()
@@ -99,6 +100,8 @@ class Steward:
         self.environments.ensure_defaults(Actor.system_actor("bootstrap"))
 
     def require_current_schema(self) -> None:
+        from core.adapters.db import migrate
+
         if not migrate.is_up_to_date(self.engines):
             raise ConfigurationError("the database schema is not up to date; run `steward db upgrade`")
 

@@ -2,32 +2,57 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from core.adapters.db import migrate
+from core.adapters.db.engine import create_engines
 from core.clock import FixedClock
 from core.domain.accounts import Actor
 from core.steward import Steward
-from testkit import create_pg_database, drop_pg_database, make_settings, postgres_problem
+from testkit import create_pg_database, drop_pg_database, make_settings, postgres_problem, reset_database
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """Each integration test runs on a fresh SQLite file and on a fresh PostgreSQL database."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'steward.db'}"
-        return
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file, copied for each test (migrating every time is slow)."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    engines = create_engines(f"sqlite:///{path}")
+    migrate.upgrade(engines)
+    engines.dispose()  # the last connection closing checkpoints the WAL into the main file
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """One PostgreSQL database per test run (per xdist worker), created and dropped by the run."""
     problem = postgres_problem()
     if problem:
         pytest.skip(problem)
     url = create_pg_database()
+    engines = create_engines(url)
+    migrate.upgrade(engines)
+    engines.dispose()
     try:
         yield url
     finally:
         drop_pg_database(url)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> str:
+    """Each integration test runs on a fresh SQLite file and on an emptied PostgreSQL database."""
+    if request.param == "sqlite":
+        target = tmp_path / "steward.db"
+        shutil.copyfile(sqlite_template, target)
+        return f"sqlite:///{target}"
+    url: str = request.getfixturevalue("postgres_database")
+    reset_database(url)
+    return url
 
 
 @pytest.fixture

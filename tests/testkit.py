@@ -57,6 +57,24 @@ def drop_pg_database(url: str) -> None:
     engine.dispose()
 
 
+def reset_database(url: str) -> None:
+    """Empty every table (keeping the schema) and restore the audit chain's genesis head."""
+    from core.adapters.db.engine import create_engines
+    from core.adapters.db.migrate import upgrade
+    from core.adapters.db.models import Base
+    from core.domain.audit import GENESIS_HASH
+
+    engines = create_engines(url)
+    upgrade(engines)  # a test may have downgraded
+    names = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+    with engines.write.begin() as connection:
+        connection.execute(text(f"TRUNCATE TABLE {names} RESTART IDENTITY CASCADE"))
+        connection.execute(
+            text("INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, :g)"), {"g": GENESIS_HASH}
+        )
+    engines.dispose()
+
+
 def make_settings(tmp_path: Path, database_url: str | None = None, **overrides: object) -> Settings:
     values: dict[str, object] = {
         "data_dir": tmp_path / "data",

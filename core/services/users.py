@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError as DBIntegrityError
+from sqlalchemy.orm.attributes import flag_modified
 
 from core.adapters.db.models import SessionRow, UserRoleRow, UserRow
 from core.domain.accounts import Actor, User
@@ -129,6 +130,7 @@ class UserService:
                 self._refuse_last_admin_removal(uow, row)
             row.roles = [UserRoleRow(role=role.value) for role in sorted(role_set)]
             row.updated_at = self.ctx.clock.now()
+            flag_modified(row, "updated_at")  # roles live in another table: bump the row's version anyway
             uow.session.flush()
             after = to_user(row)
             uow.record(
