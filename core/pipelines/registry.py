@@ -75,10 +75,14 @@ class Accept:
         if self.kind is bool:
             return "true or false"
         name = "an integer" if self.kind is int else "a number"
-        low = "" if self.min is None else f"{'>' if self.min_exclusive else '>='} {self.min:g}"
-        high = "" if self.max is None else f"{'<' if self.max_exclusive else '<='} {self.max:g}"
+        low = "" if self.min is None else f"{'>' if self.min_exclusive else '>='} {_number(self.min)}"
+        high = "" if self.max is None else f"{'<' if self.max_exclusive else '<='} {_number(self.max)}"
         bounds = " and ".join(part for part in (low, high) if part)
         return f"{name} {bounds}".strip()
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
 @dataclass(frozen=True)

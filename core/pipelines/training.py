@@ -20,6 +20,7 @@ from sklearn import metrics as skm
 from sklearn.inspection import permutation_importance
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
+from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from core.errors import InvalidInput
 from core.pipelines.builder import MODEL_STEP, build_pipeline
@@ -33,7 +34,7 @@ ROC_POINTS = 101
 CALIBRATION_BINS = 10
 RESIDUAL_SAMPLE = 500
 TOP_FEATURES = 30
-PERMUTATION_ROWS = 2000
+PERMUTATION_ROWS = 1000
 PERMUTATION_REPEATS = 3
 
 Label = int | str
@@ -420,14 +421,35 @@ def train(
     source: str | None = None,
     code_version: str | None = None,
     importances: bool = True,
+    threads: int | None = 1,
 ) -> TrainingResult:
     """Check ``data`` against the spec, split, fit, evaluate on the hold-out, and return it all.
 
     ``source`` is ``DataSource.describe()``; ``code_version`` the git commit when
     known (see ``provenance.git_commit``). ``importances=False`` skips permutation
-    importance (the slowest chart) for quick runs. Raises :class:`InvalidInput`
-    naming the column for data that breaks the schema or cannot train a model.
+    importance (the slowest chart) for quick runs. ``threads`` caps native
+    thread pools (OpenMP/BLAS) during the run. Two reasons for the default of 1:
+    on a box shared with the web server, OpenMP's busy-waiting made an 8-second
+    training take 75; and BLAS-backed fits (LogisticRegression) differ in the last
+    digits with the thread count, so a fixed count keeps reruns bit-identical on
+    machines with different cores. ``None`` leaves the libraries' default.
+    Raises :class:`InvalidInput` naming the column for data that breaks the
+    schema or cannot train a model.
     """
+    if threads is None:
+        return _train(spec, data, source=source, code_version=code_version, importances=importances)
+    with threadpool_limits(limits=threads):
+        return _train(spec, data, source=source, code_version=code_version, importances=importances)
+
+
+def _train(
+    spec: PipelineSpec,
+    data: pd.DataFrame,
+    *,
+    source: str | None,
+    code_version: str | None,
+    importances: bool,
+) -> TrainingResult:
     if not isinstance(data, pd.DataFrame):
         raise InvalidInput(f"training data must be a table, got {type(data).__name__}")
     if spec.target not in data.columns:

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pandas as pd
 import pytest
 from pipelines_testdata import SAMPLE_DATA, SMALL_SPEC, toy_frame
+from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from core.pipelines.spec import PipelineSpec, parse_spec
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_thread_per_test_process() -> Iterator[None]:
+    """OpenMP (HistGradientBoosting) busy-waits when cores are oversubscribed, as on a shared CI box.
+
+    Results do not depend on the thread count; only the time does.
+    """
+    with threadpool_limits(limits=1):
+        yield
 
 
 @pytest.fixture
