@@ -179,3 +179,16 @@ def test_a_sql_source_names_a_configured_database_and_a_query() -> None:
     assert spec.source.to_dict() == {"type": "sql", "database": "warehouse", "query": "SELECT * FROM t"}
     with pytest.raises(InvalidInput, match="a sql source takes database and query"):
         parse_spec(edited('type = "file"', 'type = "sql"'))
+
+
+def test_the_reference_page_names_every_registered_estimator_transformer_and_parameter() -> None:
+    from pipelines_testdata import REPO
+
+    from core.pipelines.registry import ESTIMATORS, TRANSFORMERS
+
+    page = (REPO / "docs" / "pipelines.md").read_text(encoding="utf-8")
+    for registry in (ESTIMATORS, TRANSFORMERS):
+        for name, info in registry.items():
+            assert f"`{name}`" in page, name
+            for parameter in info.params:
+                assert f"`{parameter}`" in page, f"{name}.{parameter}"
