@@ -311,7 +311,7 @@ def sample_data_dir() -> Path:
 @friendly
 def seed_demo_command() -> None:
     """Migrate, then seed demo accounts and sample data if the database is empty."""
-    from core.services.demo import is_seeded, seed_demo
+    from core.setup.demo import is_seeded, seed_demo
 
     steward = open_steward()
     steward.upgrade_database()
@@ -339,7 +339,7 @@ def app_command() -> None:
     from app.launcher import run_processes, streamlit_process
 
     steward = open_steward()
-    from core.services.startup import check_ready_to_serve
+    from core.setup.readiness import check_ready_to_serve
 
     check_ready_to_serve(steward)
     sys.exit(run_processes([streamlit_process(steward.settings)]))

@@ -97,8 +97,8 @@ def run_processes(specs: list[ProcessSpec], *, poll_seconds: float = 0.5) -> int
 
 
 def run_demo(*, seed: bool, sample_dir: Path) -> int:
-    from core.services.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, is_seeded, seed_demo
-    from core.services.startup import check_ready_to_serve
+    from core.setup.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, is_seeded, seed_demo
+    from core.setup.readiness import check_ready_to_serve
 
     settings = load_settings()
     if settings.production:

@@ -6,7 +6,7 @@ import os
 
 import streamlit as st
 
-from core.services.startup import check_ready_to_serve
+from core.setup.readiness import check_ready_to_serve
 from core.steward import Steward
 
 

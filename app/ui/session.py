@@ -30,11 +30,19 @@ def sso_configured() -> bool:
         return False
 
 
+_CLAIM_TYPES = (str, int, float, bool, list, dict, type(None))
+
+
 def sso_claims() -> dict[str, Any] | None:
+    """The ID token's claims; ``st.user`` also holds ``tokens`` (a proxy, and secrets), never a claim."""
     try:
         if not st.user.get("is_logged_in"):
             return None
-        return {key: st.user[key] for key in st.user}
+        return {
+            key: value
+            for key in st.user
+            if key != "tokens" and isinstance(value := st.user[key], _CLAIM_TYPES)
+        }
     except Exception:  # no [auth] section: st.user has no login state
         return None
 

@@ -7,8 +7,8 @@ from sqlalchemy import select
 from core.adapters.db.models import UserRow
 from core.domain.passwords import verify_password
 from core.errors import ConfigurationError
-from core.services.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
 from core.services.uow import UnitOfWork
+from core.setup.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
 from core.steward import Steward
 
 
