@@ -211,6 +211,52 @@ def test_a_crafted_skops_file_naming_a_type_outside_the_allow_list_is_refused(
         store.load("p/v1.skops", hashlib.sha256(crafted).hexdigest(), "v1")
 
 
+def _json_node(value: object) -> dict[str, object]:
+    return {
+        "__class__": "str",
+        "__module__": "builtins",
+        "__loader__": "JsonNode",
+        "content": json.dumps(value),
+        "is_json": True,
+    }
+
+
+def _skops_that_opens(marker: Path, fitted: Pipeline) -> bytes:
+    """A real pipeline whose ``memory`` is ``open(marker, "w")``: skops runs that call if told to trust it."""
+
+    def plant(schema: dict[str, Any]) -> None:
+        schema["content"]["content"]["memory"] = {
+            "__class__": "open",
+            "__module__": "builtins",
+            "__loader__": "ConstructorFromReduceNode",
+            "content": {
+                "__class__": "tuple",
+                "__module__": "builtins",
+                "__loader__": "TupleNode",
+                "content": [_json_node(str(marker)), _json_node("w")],
+            },
+        }
+
+    return _rewrite_schema(sio.dumps(fitted), plant)
+
+
+def test_a_skops_file_that_would_run_code_is_refused_and_never_runs(
+    store: LocalArtifactStore, tmp_path: Path, fitted: tuple[Pipeline, pd.DataFrame]
+) -> None:
+    marker = tmp_path / "pwned"
+    crafted = _skops_that_opens(marker, fitted[0])
+    with pytest.raises(InvalidInput, match="ConstructorFromReduceNode"):
+        check_upload(crafted)
+    (store.root / "p").mkdir(parents=True)
+    (store.root / "p" / "v1.skops").write_bytes(crafted)
+    with pytest.raises(IntegrityError, match="artifact of version 'v1'"):
+        store.load("p/v1.skops", hashlib.sha256(crafted).hexdigest(), "v1")
+    assert not marker.exists()
+    # The control, and the reason the trusted list comes from code: trusting what the file declares runs it.
+    sio.loads(crafted, trusted=sio.get_untrusted_types(data=crafted))
+    assert marker.exists()
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [
