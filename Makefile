@@ -37,8 +37,7 @@ pytest: $(VENV)/.dev
 test: lint typecheck contracts pytest
 
 docs: $(VENV)/.runtime
-	$(BIN)/steward permissions > docs/permissions.md.tmp
-	@{ cat docs/permissions.header.md; cat docs/permissions.md.tmp; } > docs/permissions.md && rm docs/permissions.md.tmp
+	$(BIN)/steward permissions > docs/permissions.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -296,10 +296,10 @@ def audit_export(fmt: str, output: Path, actor: str, action: str) -> None:
 
 @main.command("permissions")
 def permissions() -> None:
-    """Print the permission matrix (Markdown)."""
-    from core.domain.permissions import render_markdown
+    """Print the permission matrix as docs/permissions.md (Markdown)."""
+    from core.domain.permissions import render_document
 
-    click.echo(render_markdown(), nl=False)
+    click.echo(render_document(), nl=False)
 
 
 # ---- demo and services ----------------------------------------------------------

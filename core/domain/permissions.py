@@ -195,8 +195,33 @@ def matrix() -> list[MatrixRow]:
     return rows
 
 
+DOCUMENT_INTRO = """\
+# Permissions
+
+Who may do what, where. This page is generated from the one table in code
+(`core/domain/permissions.py`) that the services enforce and the Admin page
+shows: `steward permissions > docs/permissions.md`
+rewrites it, and a test fails if it falls out of date.
+
+Environment-scoped actions are decided by the environment's tier (`dev`,
+`test`, `prod`), so an added Staging environment in the test tier follows the
+test column. Production changes are for operators and admins only. Approval
+is the *right* to sign off; how many sign-offs of which roles a promotion
+needs is the environment's sign-off policy. Admins are not approvers, and
+processes acting on their own (CLI, worker) may never sign off.
+
+A refused action writes nothing but a `permission.denied` audit event.
+
+"""
+
+
+def render_document() -> str:
+    """docs/permissions.md, exactly."""
+    return DOCUMENT_INTRO + render_markdown()
+
+
 def render_markdown() -> str:
-    """The matrix as a Markdown table (docs/permissions.md is generated from this)."""
+    """The matrix as a Markdown table."""
     roles = list(Role)
     header = "| Action | Environment | " + " | ".join(role.label for role in roles) + " |"
     lines = [header, "| --- | --- | " + " | ".join(":-:" for _ in roles) + " |"]

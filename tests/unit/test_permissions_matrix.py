@@ -51,3 +51,12 @@ def test_markdown_rendering_names_every_action_and_role():
     for role in Role:
         assert role.label in text
     assert text.count("\n") == len(matrix()) + 2
+
+
+def test_the_permissions_document_is_generated_from_the_matrix():
+    from pathlib import Path
+
+    from core.domain.permissions import render_document
+
+    document = Path(__file__).resolve().parents[2] / "docs" / "permissions.md"
+    assert document.read_text(encoding="utf-8") == render_document(), "run: steward permissions > docs/permissions.md"
