@@ -11,7 +11,7 @@ import getpass
 import importlib
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -24,6 +24,7 @@ from core.steward import Steward
 
 F = TypeVar("F", bound=Callable[..., Any])
 REPO_ROOT = Path(__file__).resolve().parent.parent
+AS_HELP = "Act (and be audited) as this user, with their roles, instead of as the CLI."
 
 
 def cli_actor(purpose: str = "cli") -> Actor:
@@ -34,6 +35,26 @@ def cli_actor(purpose: str = "cli") -> Actor:
         who = "unknown"
     actor = Actor.system_actor(f"{purpose}:{who}")
     return actor
+
+
+def acting(steward: Steward, as_user: str | None) -> Actor:
+    """The CLI acts as itself, or as a named user whose current roles then apply (and are audited)."""
+    if not as_user:
+        return cli_actor()
+    user = steward.users.get(cli_actor(), as_user)
+    return Actor(
+        username=user.username,
+        roles=user.roles,
+        user_id=user.id,
+        source="cli",
+        display_name=user.display_name,
+    )
+
+
+def format_metrics(metrics: Mapping[str, float | None]) -> str:
+    return ", ".join(
+        f"{name} {value:.3f}" for name, value in sorted(metrics.items()) if isinstance(value, float)
+    )
 
 
 def fail(message: str) -> None:
@@ -243,6 +264,80 @@ def sso_list() -> None:
     """List group mappings."""
     for mapping in open_steward().group_mappings.list(cli_actor()):
         click.echo(f"#{mapping.id:<4} {mapping.group_name:40} {mapping.role.value}")
+
+
+# ---- pipelines --------------------------------------------------------------------
+@main.group()
+def pipelines() -> None:
+    """Register pipelines from specs, list them and their versions, check their artifacts."""
+
+
+@pipelines.command("register")
+@click.argument("spec_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--as", "as_user", default=None, help=AS_HELP)
+@friendly
+def pipelines_register(spec_file: Path, as_user: str | None) -> None:
+    """Register (or update the spec of) the pipeline described by SPEC_FILE (TOML)."""
+    steward = open_steward()
+    pipeline = steward.pipelines.register(acting(steward, as_user), spec_file.read_bytes())
+    click.echo(
+        f"registered {pipeline.name} ({pipeline.task}, predicts {pipeline.target}); "
+        f"spec {pipeline.spec_digest[:12]}"
+    )
+
+
+@pipelines.command("list")
+@friendly
+def pipelines_list() -> None:
+    """Pipelines with their latest version and its headline metric."""
+    from core.domain.registry import PRIMARY_METRIC
+
+    for item in open_steward().pipelines.list():
+        latest = item.latest
+        metric = PRIMARY_METRIC.get(item.pipeline.task, "")
+        value = latest.metrics.get(metric) if latest else None
+        shown = f"{metric} {value:.3f}" if isinstance(value, float) else "-"
+        label = latest.label if latest else "no versions"
+        click.echo(f"{item.pipeline.name:28} {item.pipeline.task:15} {label:12} {shown}")
+
+
+@pipelines.command("versions")
+@click.argument("name")
+@friendly
+def pipelines_versions(name: str) -> None:
+    """Every version of NAME with its lineage digests and metrics."""
+    for version in open_steward().pipelines.versions(name):
+        metrics = format_metrics(version.metrics)
+        click.echo(
+            f"{version.label:5} {version.trained_at:%Y-%m-%d %H:%M} {version.trained_by:18} "
+            f"data {version.data_digest[:12]} artifact {version.artifact_sha256[:12]}  {metrics}"
+        )
+
+
+@pipelines.command("verify")
+@friendly
+def pipelines_verify() -> None:
+    """Check every stored artifact against its registered SHA-256; exit 1 on any mismatch."""
+    steward = open_steward()
+    problems = steward.pipelines.verify_artifacts(cli_actor())
+    for problem in problems:
+        click.echo(f"MISMATCH {problem}")
+    if problems:
+        sys.exit(1)
+    click.echo("every artifact matches its registered digest")
+
+
+@main.command("train")
+@click.argument("name")
+@click.option("--as", "as_user", default=None, help=AS_HELP)
+@click.option("--no-importances", is_flag=True, help="Skip permutation importances (faster).")
+@friendly
+def train_command(name: str, as_user: str | None, no_importances: bool) -> None:
+    """Train pipeline NAME's current spec into a new immutable version."""
+    steward = open_steward()
+    version = steward.pipelines.train(acting(steward, as_user), name, importances=not no_importances)
+    metrics = format_metrics(version.metrics)
+    click.echo(f"trained {version.pipeline_name} {version.label} on {version.data_rows} rows: {metrics}")
 
 
 # ---- audit --------------------------------------------------------------------

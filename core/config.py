@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     login_free_attempts: Annotated[int, Field(ge=1)] = 3
     login_max_delay_seconds: Annotated[int, Field(ge=1)] = 900
 
+    # Databases pipelines may train from with a SQL query: {"name": "sqlalchemy-url"}.
+    source_databases: dict[str, str] = Field(default_factory=dict)
+    max_upload_bytes: Annotated[int, Field(ge=1)] = 1024**3
+
     # Single sign-on: which ID-token claims carry the groups and the user name.
     sso_groups_claim: str = "groups"
     sso_username_claims: tuple[str, ...] = ("preferred_username", "email", "sub")

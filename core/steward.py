@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from functools import cached_property
 
+from core.adapters.artifacts import ArtifactStore, LocalArtifactStore
 from core.adapters.db.engine import Engines, check_connection, create_engines
 from core.adapters.notifiers import EventLogNotifier, Notifier
 from core.clock import Clock, SystemClock
@@ -23,6 +24,7 @@ from core.services.context import ServiceContext
 from core.services.environments import EnvironmentService
 from core.services.infrastructure import InfrastructureService
 from core.services.overview import OverviewService
+from core.services.registry import PipelineService
 from core.services.sso import GroupMappingService
 from core.services.users import UserService
 
@@ -35,6 +37,7 @@ class Steward:
         clock: Clock | None = None,
         notifier: Notifier | None = None,
         engines: Engines | None = None,
+        artifact_store: ArtifactStore | None = None,
     ) -> None:
         self.settings = settings or load_settings()
         if self.settings.is_sqlite and not self.settings.database_url:
@@ -45,6 +48,7 @@ class Steward:
             engines=self.engines,
             clock=clock or SystemClock(),
             notifier=notifier or EventLogNotifier(),
+            artifacts=artifact_store or LocalArtifactStore(self.settings.resolved_artifact_root),
         )
 
     @classmethod
@@ -78,6 +82,10 @@ class Steward:
     @cached_property
     def datasets(self) -> DatasetService:
         return DatasetService(self.ctx)
+
+    @cached_property
+    def pipelines(self) -> PipelineService:
+        return PipelineService(self.ctx)
 
     @cached_property
     def overview(self) -> OverviewService:

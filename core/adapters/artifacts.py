@@ -160,6 +160,8 @@ class ArtifactStore(Protocol):
 
     def discard(self, uri: str) -> None: ...
 
+    def read_verified(self, uri: str, expected_sha256: str, version_label: str) -> bytes: ...
+
 
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()

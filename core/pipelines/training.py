@@ -442,6 +442,26 @@ def train(
         return _train(spec, data, source=source, code_version=code_version, importances=importances)
 
 
+def evaluate_fitted(
+    spec: PipelineSpec,
+    data: pd.DataFrame,
+    fitted: Pipeline,
+    *,
+    source: str | None = None,
+    importances: bool = True,
+    threads: int | None = 1,
+) -> TrainingResult:
+    """Evaluate an already fitted pipeline (an upload) exactly as :func:`train` evaluates its own fit.
+
+    Same schema check, same split, same hold-out metrics and charts; the
+    lineage names the uploaded model's estimator and parameters, not the spec's.
+    """
+    if not isinstance(fitted, Pipeline) or MODEL_STEP not in fitted.named_steps:
+        raise InvalidInput(f"an uploaded pipeline must be a scikit-learn Pipeline with a {MODEL_STEP!r} step")
+    with threadpool_limits(limits=threads):
+        return _train(spec, data, source=source, code_version=None, importances=importances, prefitted=fitted)
+
+
 def _train(
     spec: PipelineSpec,
     data: pd.DataFrame,
@@ -449,6 +469,7 @@ def _train(
     source: str | None,
     code_version: str | None,
     importances: bool,
+    prefitted: Pipeline | None = None,
 ) -> TrainingResult:
     if not isinstance(data, pd.DataFrame):
         raise InvalidInput(f"training data must be a table, got {type(data).__name__}")
@@ -478,16 +499,24 @@ def _train(
     if len(y_hold) == 0 or len(y_train) == 0:
         raise InvalidInput(f"training.holdout {spec.training.holdout} leaves an empty part of the split")
 
-    pipeline = build_pipeline(spec)
-    notes: list[str] = []
+    pipeline = build_pipeline(spec) if prefitted is None else prefitted
+    notes: list[str] = (
+        [] if prefitted is None else ["uploaded: fitted outside Steward, evaluated on the spec's hold-out"]
+    )
     started = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            pipeline.fit(x_train, y_train)
-        except (ValueError, TypeError) as error:
+            if prefitted is None:
+                pipeline.fit(x_train, y_train)
+            else:
+                pipeline.predict(x_hold.head(5))  # fails here, clearly, if it does not fit this schema
+        except (ValueError, TypeError, KeyError, AttributeError) as error:
             first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
-            raise InvalidInput(f"training {spec.model.estimator} failed: {first_line}") from None
+            verb = "training" if prefitted is None else "scoring the uploaded"
+            raise InvalidInput(
+                f"{verb} {spec.model.estimator if prefitted is None else 'pipeline'} failed: {first_line}"
+            ) from None
     fit_seconds = time.perf_counter() - started
     if classes is not None:
         fitted = tuple(_jsonable(label) for label in pipeline.classes_)
@@ -542,7 +571,7 @@ def _train(
     lineage = Lineage(
         spec=spec.to_dict(),
         spec_digest=spec.digest(),
-        estimator=spec.model.estimator,
+        estimator=spec.model.estimator if prefitted is None else type(model).__name__,
         model_params=_jsonable(model.get_params(deep=False)),
         library_versions=library_versions(),
         code_version=code_version,

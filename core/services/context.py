@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.adapters.artifacts import ArtifactStore
 from core.adapters.db.engine import Engines
 from core.adapters.notifiers import Notifier
 from core.clock import Clock
@@ -17,6 +18,7 @@ class ServiceContext:
     engines: Engines
     clock: Clock
     notifier: Notifier
+    artifacts: ArtifactStore
 
     @property
     def scrypt(self) -> ScryptParams:

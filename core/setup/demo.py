@@ -72,8 +72,37 @@ def is_seeded(steward: Steward) -> bool:
     return steward.users.count() > 0
 
 
-def seed_demo(steward: Steward, sample_dir: Path, progress: Progress = print) -> None:
-    """Fill an empty database with demo accounts and the sample data sets."""
+def as_user(steward: Steward, username: str) -> Actor:
+    """Act as a demo user (their current roles apply), as if they had signed in."""
+    user = steward.users.get(SEED_ACTOR, username)
+    return Actor(
+        username=user.username,
+        roles=user.roles,
+        user_id=user.id,
+        source="demo-seed",
+        display_name=user.display_name,
+    )
+
+
+# (spec file, who registers and trains it): credit v2 is a better model on the same data.
+DEMO_PIPELINES: tuple[tuple[str, str], ...] = (
+    ("credit_default.toml", "dana"),
+    ("credit_default_v2.toml", "sam"),
+    ("bike_demand.toml", "dana"),
+)
+
+
+def seed_demo(
+    steward: Steward,
+    sample_dir: Path,
+    progress: Progress = print,
+    *,
+    quick: bool = False,
+) -> None:
+    """Fill an empty database with demo accounts, the sample data sets and trained pipelines.
+
+    ``quick`` skips permutation importances (the slowest chart) for tests.
+    """
     if not sample_dir.is_dir():
         raise ConfigurationError(f"sample data folder {sample_dir} does not exist")
     progress("creating demo accounts")
@@ -102,4 +131,13 @@ def seed_demo(steward: Steward, sample_dir: Path, progress: Progress = print) ->
             role=role,
             description=description,
             attribution=attribution,
+        )
+    for spec_file, username in DEMO_PIPELINES:
+        actor = as_user(steward, username)
+        pipeline = steward.pipelines.register(actor, (sample_dir / "specs" / spec_file).read_bytes())
+        progress(f"training {pipeline.name} from {spec_file} as {username}")
+        version = steward.pipelines.train(actor, pipeline.name, importances=not quick)
+        progress(
+            f"  {pipeline.name} {version.label}: "
+            + ", ".join(f"{k} {v:.3f}" for k, v in sorted(version.metrics.items()) if isinstance(v, float))
         )

@@ -14,6 +14,7 @@ from core.adapters.db.models.audit import AuditEventRow, AuditHeadRow
 from core.adapters.db.models.base import Base, UTCDateTime
 from core.adapters.db.models.catalog import DatasetRow
 from core.adapters.db.models.environments import EnvironmentRow
+from core.adapters.db.models.registry import PipelineRow, PipelineVersionRow, ReferenceProfileRow
 
 __all__ = [
     "AuditEventRow",
@@ -23,6 +24,9 @@ __all__ = [
     "EnvironmentRow",
     "GroupRoleMappingRow",
     "LoginThrottleRow",
+    "PipelineRow",
+    "PipelineVersionRow",
+    "ReferenceProfileRow",
     "SessionRow",
     "UTCDateTime",
     "UserRoleRow",

@@ -1,0 +1,92 @@
+"""Entities of the pipeline registry: a pipeline and its immutable versions."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    id: int
+    name: str
+    owner: str
+    task: str
+    target: str
+    description: str
+    spec: Mapping[str, Any]
+    spec_digest: str
+    created_at: datetime
+    created_by: str
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class PipelineVersion:
+    """Data preparation and model trained together, pinned by the artifact's SHA-256."""
+
+    id: str
+    pipeline_id: int
+    pipeline_name: str
+    number: int
+    origin: str
+    status: str
+    artifact_uri: str
+    artifact_sha256: str
+    artifact_size: int
+    spec: Mapping[str, Any]
+    spec_digest: str
+    schema: Mapping[str, Any]
+    data_digest: str
+    data_rows: int
+    metrics: Mapping[str, float | None]
+    lineage: Mapping[str, Any]
+    charts: Mapping[str, Any]
+    warnings: tuple[str, ...]
+    trained_by: str
+    trained_at: datetime
+
+    @property
+    def label(self) -> str:
+        return f"v{self.number}"
+
+    @property
+    def task(self) -> str:
+        return str(self.spec.get("pipeline", {}).get("task", ""))
+
+    def summary(self) -> dict[str, Any]:
+        """What the audit log records about a version."""
+        return {
+            "pipeline": self.pipeline_name,
+            "version": self.number,
+            "version_id": self.id,
+            "artifact_sha256": self.artifact_sha256,
+            "data_digest": self.data_digest,
+            "rows": self.data_rows,
+            "metrics": dict(self.metrics),
+            "origin": self.origin,
+        }
+
+
+@dataclass(frozen=True)
+class PipelineOverview:
+    """A pipeline with its latest version, for lists."""
+
+    pipeline: Pipeline
+    latest: PipelineVersion | None
+    version_count: int
+    deployed: Mapping[str, int] = field(default_factory=dict)  # environment -> version number
+
+
+PRIMARY_METRIC = {"classification": "roc_auc", "regression": "rmse"}
+HIGHER_IS_BETTER = {
+    "accuracy": True,
+    "roc_auc": True,
+    "f1": True,
+    "log_loss": False,
+    "mae": False,
+    "rmse": False,
+    "r2": True,
+}

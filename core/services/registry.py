@@ -1,0 +1,468 @@
+"""The pipeline registry: register specs, train immutable versions, load them safely.
+
+Training is slow and happens outside any transaction: load and check the data,
+fit, evaluate, profile the training data for drift, write the artifact
+atomically. Only then does one short transaction add the version row, its
+reference profile and the audit event. If that transaction fails, the
+artifact is discarded, so there is never a row without its file, and a crash
+before it leaves at worst an unreferenced file (never a half-written one).
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.pipeline import Pipeline as SkPipeline
+from sqlalchemy import func, select
+
+from core.adapters.artifacts import loads_pipeline
+from core.adapters.db.models import PipelineRow, PipelineVersionRow, ReferenceProfileRow
+from core.domain.accounts import Actor
+from core.domain.audit import Outcome
+from core.domain.permissions import Action
+from core.domain.registry import Pipeline, PipelineOverview, PipelineVersion
+from core.drift.kinds import ColumnKind
+from core.drift.profile import Profile, build_profile
+from core.errors import IntegrityError, InvalidInput, NotFound, StewardError
+from core.pipelines.provenance import git_commit
+from core.pipelines.schema import InputSchema
+from core.pipelines.sources import make_source
+from core.pipelines.spec import PipelineSpec, parse_spec
+from core.pipelines.training import TrainingResult, evaluate_fitted, train
+from core.services import authz
+from core.services.context import ServiceContext
+from core.services.uow import UnitOfWork
+
+PREDICTION_COLUMN = "prediction"
+MAX_SPEC_BYTES = 256 * 1024
+
+
+def _loads(text: str) -> Any:
+    return json.loads(text)
+
+
+def to_pipeline(row: PipelineRow) -> Pipeline:
+    return Pipeline(
+        id=row.id,
+        name=row.name,
+        owner=row.owner,
+        task=row.task,
+        target=row.target,
+        description=row.description,
+        spec=_loads(row.spec_json),
+        spec_digest=row.spec_digest,
+        created_at=row.created_at,
+        created_by=row.created_by,
+        updated_at=row.updated_at,
+    )
+
+
+def to_version(row: PipelineVersionRow, pipeline_name: str) -> PipelineVersion:
+    return PipelineVersion(
+        id=row.id,
+        pipeline_id=row.pipeline_id,
+        pipeline_name=pipeline_name,
+        number=row.number,
+        origin=row.origin,
+        status=row.status,
+        artifact_uri=row.artifact_uri,
+        artifact_sha256=row.artifact_sha256,
+        artifact_size=row.artifact_size,
+        spec=_loads(row.spec_json),
+        spec_digest=row.spec_digest,
+        schema=_loads(row.schema_json),
+        data_digest=row.data_digest,
+        data_rows=row.data_rows,
+        metrics=_loads(row.metrics_json),
+        lineage=_loads(row.lineage_json),
+        charts=_loads(row.charts_json),
+        warnings=tuple(_loads(row.warnings_json)),
+        trained_by=row.trained_by,
+        trained_at=row.trained_at,
+    )
+
+
+def drift_kinds(schema: InputSchema) -> dict[str, ColumnKind]:
+    """Declared categories stay categories; numbers are left to the drift engine (few values: categorical)."""
+    return {
+        column.name: ColumnKind.CATEGORICAL
+        for column in schema.columns
+        if column.kind in ("categorical", "boolean")
+    }
+
+
+def predictions(pipeline: SkPipeline, frame: pd.DataFrame, task: str) -> np.ndarray[Any, Any]:
+    """The model's output as drift sees it: the positive-class probability, or the predicted value."""
+    if task == "classification" and hasattr(pipeline, "predict_proba"):
+        probabilities = pipeline.predict_proba(frame)
+        return np.asarray(probabilities[:, -1], dtype=float)
+    return np.asarray(pipeline.predict(frame), dtype=float)
+
+
+def reference_profile(spec: PipelineSpec, pipeline: SkPipeline, data: pd.DataFrame) -> Profile:
+    """Profile of the training inputs and of the model's outputs on them (for prediction drift)."""
+    inputs = spec.schema.coerce(data)
+    frame = inputs.copy()
+    frame[PREDICTION_COLUMN] = predictions(pipeline, inputs, spec.task)
+    return build_profile(frame, kinds=drift_kinds(spec.schema), prediction_columns=[PREDICTION_COLUMN])
+
+
+class PipelineService:
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+
+    # ---- reads -------------------------------------------------------------
+    def list(self) -> builtins.list[PipelineOverview]:
+        with UnitOfWork(self.ctx, write=False) as uow:
+            rows = uow.session.scalars(select(PipelineRow).order_by(PipelineRow.name)).all()
+            counts = dict(
+                uow.session.execute(
+                    select(PipelineVersionRow.pipeline_id, func.count()).group_by(
+                        PipelineVersionRow.pipeline_id
+                    )
+                ).all()
+            )
+            latest_rows = {}
+            for version in uow.session.scalars(
+                select(PipelineVersionRow).order_by(PipelineVersionRow.number)
+            ):
+                latest_rows[version.pipeline_id] = version
+            return [
+                PipelineOverview(
+                    pipeline=to_pipeline(row),
+                    latest=to_version(latest_rows[row.id], row.name) if row.id in latest_rows else None,
+                    version_count=int(counts.get(row.id, 0)),
+                )
+                for row in rows
+            ]
+
+    def get(self, name: str) -> Pipeline:
+        with UnitOfWork(self.ctx, write=False) as uow:
+            return to_pipeline(self._pipeline_row(uow, name))
+
+    def versions(self, name: str) -> builtins.list[PipelineVersion]:
+        with UnitOfWork(self.ctx, write=False) as uow:
+            row = self._pipeline_row(uow, name)
+            versions = uow.session.scalars(
+                select(PipelineVersionRow)
+                .where(PipelineVersionRow.pipeline_id == row.id)
+                .order_by(PipelineVersionRow.number)
+            )
+            return [to_version(version, row.name) for version in versions]
+
+    def version(self, name: str, number: int) -> PipelineVersion:
+        with UnitOfWork(self.ctx, write=False) as uow:
+            row = self._pipeline_row(uow, name)
+            version = uow.session.scalar(
+                select(PipelineVersionRow).where(
+                    PipelineVersionRow.pipeline_id == row.id, PipelineVersionRow.number == number
+                )
+            )
+            if version is None:
+                raise NotFound(f"pipeline {row.name} has no version {number}")
+            return to_version(version, row.name)
+
+    def version_by_id(self, version_id: str) -> PipelineVersion:
+        with UnitOfWork(self.ctx, write=False) as uow:
+            version = uow.session.get(PipelineVersionRow, version_id)
+            if version is None:
+                raise NotFound(f"no pipeline version {version_id[:40]!r}")
+            pipeline = uow.session.get(PipelineRow, version.pipeline_id)
+            assert pipeline is not None
+            return to_version(version, pipeline.name)
+
+    def reference_profile(self, version_id: str) -> Profile:
+        with UnitOfWork(self.ctx, write=False) as uow:
+            row = uow.session.get(ReferenceProfileRow, version_id)
+            if row is None:
+                raise NotFound(f"version {version_id[:40]} has no reference profile")
+            return Profile.from_bytes(row.profile)
+
+    # ---- registering -------------------------------------------------------
+    def register(self, actor: Actor, spec_text: str | bytes) -> Pipeline:
+        """Register a pipeline from its TOML spec, or update the spec of an existing one (audited)."""
+        authz.check(
+            self.ctx, actor, Action.REGISTER_PIPELINE, object_type="pipeline", what="register a pipeline"
+        )
+        if len(spec_text) > MAX_SPEC_BYTES:
+            raise InvalidInput(f"the spec is larger than {MAX_SPEC_BYTES // 1024} kB")
+        spec = parse_spec(spec_text)
+        spec_json, digest, now = (
+            json.dumps(spec.to_dict(), sort_keys=True),
+            spec.digest(),
+            self.ctx.clock.now(),
+        )
+        with UnitOfWork(self.ctx) as uow:
+            row = uow.session.scalar(select(PipelineRow).where(PipelineRow.name == spec.name))
+            if row is None:
+                row = PipelineRow(
+                    name=spec.name,
+                    owner=spec.owner,
+                    task=spec.task,
+                    target=spec.target,
+                    description=spec.description,
+                    spec_json=spec_json,
+                    spec_digest=digest,
+                    created_at=now,
+                    created_by=actor.username,
+                    updated_at=now,
+                )
+                uow.session.add(row)
+                uow.session.flush()
+                uow.record(
+                    actor,
+                    "pipeline.register",
+                    object_type="pipeline",
+                    object_id=spec.name,
+                    after={
+                        "owner": spec.owner,
+                        "task": spec.task,
+                        "target": spec.target,
+                        "spec_digest": digest,
+                    },
+                )
+            elif row.spec_digest != digest:
+                if (row.task, row.target) != (spec.task, spec.target):
+                    raise InvalidInput(
+                        f"pipeline {row.name} predicts {row.target!r} ({row.task}); a spec for "
+                        f"{spec.target!r} ({spec.task}) needs a new pipeline name"
+                    )
+                before = {"spec_digest": row.spec_digest, "owner": row.owner}
+                row.spec_json, row.spec_digest, row.owner = spec_json, digest, spec.owner
+                row.description, row.updated_at = spec.description, now
+                uow.record(
+                    actor,
+                    "pipeline.spec_update",
+                    object_type="pipeline",
+                    object_id=spec.name,
+                    before=before,
+                    after={"spec_digest": digest, "owner": spec.owner},
+                )
+            pipeline = to_pipeline(row)
+            uow.commit()
+        return pipeline
+
+    # ---- training ----------------------------------------------------------
+    def train(self, actor: Actor, name: str, *, importances: bool = True) -> PipelineVersion:
+        """Train the pipeline's current spec into a new immutable version."""
+        authz.check(
+            self.ctx,
+            actor,
+            Action.TRAIN_PIPELINE,
+            object_type="pipeline",
+            object_id=str(name)[:100],
+            what=f"train {str(name)[:100]}",
+        )
+        pipeline = self.get(name)
+        spec = PipelineSpec.from_dict(pipeline.spec)
+        source = make_source(
+            spec.source,
+            data_root=self.ctx.settings.data_dir / "datasets",
+            databases=self.ctx.settings.source_databases,
+            max_bytes=self.ctx.settings.max_upload_bytes,
+        )
+        try:
+            data = source.load()
+            result = train(
+                spec, data, source=source.describe(), code_version=git_commit(), importances=importances
+            )
+            profile = reference_profile(spec, result.pipeline, data)
+        except StewardError as problem:
+            self._record_failure(actor, "pipeline.train", pipeline.name, str(problem))
+            raise
+        return self._add_version(actor, pipeline, spec, result, profile, origin="trained")
+
+    def _add_version(
+        self,
+        actor: Actor,
+        pipeline: Pipeline,
+        spec: PipelineSpec,
+        result: TrainingResult,
+        profile: Profile,
+        *,
+        origin: str,
+    ) -> PipelineVersion:
+        version_id = uuid.uuid4().hex
+        stored = self.ctx.artifacts.put(pipeline.name, version_id, result.pipeline)
+        try:
+            with UnitOfWork(self.ctx) as uow:
+                row = uow.session.get(PipelineRow, pipeline.id, with_for_update=True)
+                if row is None:
+                    raise NotFound(f"pipeline {pipeline.name} was removed while training")
+                number = (
+                    uow.session.scalar(
+                        select(func.max(PipelineVersionRow.number)).where(
+                            PipelineVersionRow.pipeline_id == row.id
+                        )
+                    )
+                    or 0
+                ) + 1
+                lineage = result.lineage.to_dict()
+                version_row = PipelineVersionRow(
+                    id=version_id,
+                    pipeline_id=row.id,
+                    number=number,
+                    origin=origin,
+                    status="ready",
+                    artifact_uri=stored.uri,
+                    artifact_sha256=stored.sha256,
+                    artifact_size=stored.size,
+                    spec_json=json.dumps(spec.to_dict(), sort_keys=True),
+                    spec_digest=spec.digest(),
+                    schema_json=json.dumps(spec.schema.to_dict(), sort_keys=True),
+                    data_digest=result.lineage.data_digest,
+                    data_rows=result.lineage.data_rows,
+                    metrics_json=json.dumps(dict(result.metrics)),
+                    lineage_json=json.dumps(lineage),
+                    charts_json=json.dumps(result.charts.to_dict()),
+                    warnings_json=json.dumps(list(result.warnings)),
+                    trained_by=actor.username,
+                    trained_at=self.ctx.clock.now(),
+                )
+                uow.session.add(version_row)
+                uow.session.flush()
+                uow.session.add(
+                    ReferenceProfileRow(
+                        version_id=version_id,
+                        profile=profile.to_bytes(),
+                        rows=profile.rows,
+                        created_at=self.ctx.clock.now(),
+                    )
+                )
+                version = to_version(version_row, row.name)
+                uow.record(
+                    actor,
+                    f"pipeline.{'train' if origin == 'trained' else 'upload'}",
+                    object_type="pipeline_version",
+                    object_id=f"{row.name}/v{number}",
+                    after=version.summary(),
+                )
+                uow.commit()
+        except BaseException:
+            self.ctx.artifacts.discard(stored.uri)  # no row refers to it: never leave it behind
+            raise
+        return version
+
+    def _record_failure(self, actor: Actor, action: str, name: str, problem: str) -> None:
+        with UnitOfWork(self.ctx) as uow:
+            uow.record(
+                actor, action, object_type="pipeline", object_id=name, outcome=Outcome.FAILED, detail=problem
+            )
+            uow.commit()
+
+    # ---- artifacts ---------------------------------------------------------
+    def load_model(self, version: PipelineVersion) -> SkPipeline:
+        """The fitted pipeline, only if its bytes still hash to what was registered."""
+        try:
+            return self.ctx.artifacts.load(version.artifact_uri, version.artifact_sha256, version.label)
+        except IntegrityError as problem:
+            self._artifact_alarm(version, str(problem))
+            raise IntegrityError(f"{version.pipeline_name} {version.label}: {problem}") from None
+
+    def verify_artifacts(self, actor: Actor) -> builtins.list[str]:
+        """Check every stored artifact's digest; each mismatch is an alarm event. Returns the problems."""
+        problems = []
+        with UnitOfWork(self.ctx, write=False) as uow:
+            rows = uow.session.execute(
+                select(PipelineVersionRow, PipelineRow.name)
+                .join(PipelineRow)
+                .order_by(PipelineRow.name, PipelineVersionRow.number)
+            ).all()
+            versions = [to_version(row, name) for row, name in rows]
+        for version in versions:
+            try:
+                self.ctx.artifacts.read_verified(version.artifact_uri, version.artifact_sha256, version.label)
+            except (IntegrityError, NotFound, OSError) as problem:
+                message = f"{version.pipeline_name} {version.label}: {problem}"
+                self._artifact_alarm(version, message)
+                problems.append(message)
+        return problems
+
+    def _artifact_alarm(self, version: PipelineVersion, message: str) -> None:
+        """An artifact that no longer matches is an alert-worthy event, recorded for the alerts monitor."""
+        with UnitOfWork(self.ctx) as uow:
+            uow.record(
+                Actor.system_actor("registry"),
+                "artifact.integrity_failed",
+                object_type="pipeline_version",
+                object_id=f"{version.pipeline_name}/{version.label}",
+                outcome=Outcome.FAILED,
+                detail=message,
+                after={
+                    "version_id": version.id,
+                    "expected_sha256": version.artifact_sha256,
+                    "severity": "critical",
+                },
+            )
+            uow.commit()
+
+    def import_artifact(
+        self, actor: Actor, name: str, data: bytes, *, filename: str = "upload"
+    ) -> PipelineVersion:
+        """Register an uploaded skops pipeline as a new version, evaluated on the pipeline's own hold-out.
+
+        The file is inspected as data first: a pickle, a joblib file or a skops
+        file naming a type outside Steward's allow-list is refused (and the
+        refusal audited) before anything in it could run.
+        """
+        authz.check(
+            self.ctx,
+            actor,
+            Action.TRAIN_PIPELINE,
+            object_type="pipeline",
+            object_id=str(name)[:100],
+            what=f"upload a version of {str(name)[:100]}",
+        )
+        pipeline = self.get(name)
+        limit = self.ctx.settings.max_upload_bytes
+        try:
+            if len(data) > limit:
+                raise InvalidInput(
+                    f"{filename} is {len(data) / 1e6:,.0f} MB, over the {limit / 1e6:,.0f} MB limit"
+                )
+            fitted = loads_pipeline(data, what=filename, max_bytes=limit)
+            spec = PipelineSpec.from_dict(pipeline.spec)
+            source = make_source(
+                spec.source,
+                data_root=self.ctx.settings.data_dir / "datasets",
+                databases=self.ctx.settings.source_databases,
+                max_bytes=limit,
+            )
+            frame = source.load()
+            result = evaluate_fitted(spec, frame, fitted, source=source.describe())
+            profile = reference_profile(spec, fitted, frame)
+        except StewardError as problem:
+            self._record_failure(
+                actor, "pipeline.upload", pipeline.name, f"refused {filename[:100]}: {problem}"
+            )
+            raise
+        return self._add_version(actor, pipeline, spec, result, profile, origin="uploaded")
+
+    # ---- helpers -----------------------------------------------------------
+    @staticmethod
+    def _pipeline_row(uow: UnitOfWork, name: str) -> PipelineRow:
+        row = uow.session.scalar(select(PipelineRow).where(PipelineRow.name == name))
+        if row is None:
+            raise NotFound(f"no pipeline named {str(name)[:100]!r}")
+        return row
+
+
+def metrics_table(versions: builtins.list[PipelineVersion]) -> builtins.list[Mapping[str, Any]]:
+    """Versions side by side, for pages and reports."""
+    return [
+        {
+            "version": v.label,
+            **{k: v.metrics.get(k) for k in sorted(v.metrics)},
+            "data digest": v.data_digest[:12],
+            "rows": v.data_rows,
+            "by": v.trained_by,
+            "at": v.trained_at,
+        }
+        for v in versions
+    ]
