@@ -28,6 +28,7 @@ CALLS: dict[Action, Call] = {
     Action.MANAGE_POLICIES: lambda s, a, t: s.environments.add(
         a, f"Stage-{a.username}", "test", after="Test"
     ),
+    Action.TRAIN_PIPELINE: lambda s, a, t: s.pipelines.train(a, "no-such-pipeline"),
     Action.REGISTER_PIPELINE: lambda s, a, t: s.datasets.register(
         a, f"d-{a.username}", "missing.csv", role="training"
     ),
@@ -36,7 +37,6 @@ CALLS: dict[Action, Call] = {
 PENDING = {
     action for action in Action if action.value.startswith("view.") and action is not Action.VIEW_AUDIT
 } | {
-    Action.TRAIN_PIPELINE,
     Action.REQUEST_PROMOTION,
     Action.APPROVE_PROMOTION,
     Action.EXECUTE_PROMOTION,
