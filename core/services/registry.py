@@ -365,6 +365,20 @@ class PipelineService:
             self._artifact_alarm(version, str(problem))
             raise IntegrityError(f"{version.pipeline_name} {version.label}: {problem}") from None
 
+    def score(self, version: PipelineVersion, frame: pd.DataFrame) -> pd.DataFrame:
+        """Predictions for ``frame``, which is first checked against the version's input schema.
+
+        scikit-learn silently accepts reordered or extra columns and numbers sent
+        as text; the schema check refuses them, naming the column, before predict.
+        """
+        model = self.load_model(version)
+        inputs = InputSchema.from_dict(version.schema).coerce(frame)
+        result = pd.DataFrame(index=frame.index)
+        result[PREDICTION_COLUMN] = predictions(model, inputs, version.task)
+        if version.task == "classification":
+            result["label"] = model.predict(inputs)
+        return result
+
     def verify_artifacts(self, actor: Actor) -> builtins.list[str]:
         """Check every stored artifact's digest; each mismatch is an alarm event. Returns the problems."""
         problems = []

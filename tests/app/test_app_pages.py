@@ -57,7 +57,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
             patch.setenv(key, value)
         steward = Steward()
         steward.upgrade_database()
-        seed_demo(steward, REPO_ROOT / "sample_data", progress=lambda _line: None)
+        seed_demo(steward, REPO_ROOT / "sample_data", progress=lambda _line: None, quick=True)
         tokens = {account.username: steward.auth.login(account.username, DEMO_PASSWORD).token
                   for account in DEMO_ACCOUNTS}
         yield tokens

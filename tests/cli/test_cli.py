@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from testkit import TEST_SCRYPT_N
 
 from app.cli import main
+from testkit import TEST_SCRYPT_N
 
 STEWARD = [sys.executable, "-m", "app.cli"]
 
