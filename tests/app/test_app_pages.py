@@ -23,7 +23,9 @@ from core.steward import Steward
 from testkit import REPO_ROOT, TEST_SCRYPT_N
 
 ENTRYPOINT = str(REPO_ROOT / "app" / "streamlit_app.py")
-ACCOUNT_FOR_ROLE = {Role(account.roles[0]): account.username for account in DEMO_ACCOUNTS if account.username != "sam"}
+ACCOUNT_FOR_ROLE = {
+    Role(account.roles[0]): account.username for account in DEMO_ACCOUNTS if account.username != "sam"
+}
 
 # What each page must show from the seeded demo, beyond its heading.
 SEEDED_TEXT: dict[str, str] = {
@@ -58,8 +60,10 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
         steward = Steward()
         steward.upgrade_database()
         seed_demo(steward, REPO_ROOT / "sample_data", progress=lambda _line: None, quick=True)
-        tokens = {account.username: steward.auth.login(account.username, DEMO_PASSWORD).token
-                  for account in DEMO_ACCOUNTS}
+        tokens = {
+            account.username: steward.auth.login(account.username, DEMO_PASSWORD).token
+            for account in DEMO_ACCOUNTS
+        }
         yield tokens
         steward.close()
         st.cache_resource.clear()
@@ -67,8 +71,20 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
 
 def all_text(at: AppTest) -> str:
     parts: list[str] = []
-    for kind in ("title", "header", "subheader", "markdown", "caption", "info", "success", "warning", "error",
-                 "metric", "text", "code"):
+    for kind in (
+        "title",
+        "header",
+        "subheader",
+        "markdown",
+        "caption",
+        "info",
+        "success",
+        "warning",
+        "error",
+        "metric",
+        "text",
+        "code",
+    ):
         for element in at.get(kind):
             parts.append(str(getattr(element, "value", "")) + " " + str(getattr(element, "label", "")))
     for frame in at.dataframe:
@@ -115,7 +131,9 @@ def test_role_sees_its_pages_with_seeded_data_and_not_the_others(demo: dict[str,
     [(page, role) for page in PAGES for role in ACCOUNT_FOR_ROLE if not is_allowed({role}, page.action)],
     ids=lambda value: getattr(value, "file", getattr(value, "value", str(value))),
 )
-def test_page_run_directly_refuses_a_role_without_access(demo: dict[str, str], page: PageSpec, role: Role) -> None:
+def test_page_run_directly_refuses_a_role_without_access(
+    demo: dict[str, str], page: PageSpec, role: Role
+) -> None:
     """Even outside the navigation (e.g. Streamlit's legacy multipage mode), the page guards itself."""
     at = AppTest.from_file(ENTRYPOINT, default_timeout=60)
     at.session_state["steward_token"] = demo[ACCOUNT_FOR_ROLE[role]]

@@ -31,7 +31,11 @@ def test_import_linter_contracts_hold():
     """core is free of streamlit/plotly/app; core layers point one way; domain is plain Python."""
     result = subprocess.run(
         [str(Path(sys.executable).parent / "lint-imports"), "--no-cache"],
-        cwd=REPO_ROOT, capture_output=True, text=True, check=False, timeout=300,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "BROKEN" not in result.stdout and "KEPT" in result.stdout
@@ -44,7 +48,11 @@ def test_a_forbidden_import_would_be_caught(tmp_path):
     try:
         result = subprocess.run(
             [str(Path(sys.executable).parent / "lint-imports"), "--no-cache"],
-            cwd=REPO_ROOT, capture_output=True, text=True, check=False, timeout=300,
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=300,
         )
     finally:
         offender.unlink()
@@ -60,15 +68,25 @@ def test_pages_do_not_touch_storage(page: Path):
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
 def test_every_page_guards_itself_first(page: Path):
     tree = ast.parse(page.read_text(encoding="utf-8"))
-    calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "require"]
+    calls = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "require"
+    ]
     assert calls, f"{page.name} never calls require(...)"
     first_streamlit_output = min(
-        (node.lineno for node in ast.walk(tree)
-         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-         and getattr(node.func.value, "id", "") == "st"),
+        (
+            node.lineno
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and getattr(node.func.value, "id", "") == "st"
+        ),
         default=10**9,
     )
-    assert min(call.lineno for call in calls) < first_streamlit_output, f"{page.name} renders before its guard"
+    assert min(call.lineno for call in calls) < first_streamlit_output, (
+        f"{page.name} renders before its guard"
+    )
 
 
 def test_every_page_file_is_registered_and_every_registration_exists():

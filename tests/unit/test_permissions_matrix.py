@@ -59,4 +59,6 @@ def test_the_permissions_document_is_generated_from_the_matrix():
     from core.domain.permissions import render_document
 
     document = Path(__file__).resolve().parents[2] / "docs" / "permissions.md"
-    assert document.read_text(encoding="utf-8") == render_document(), "run: steward permissions > docs/permissions.md"
+    assert document.read_text(encoding="utf-8") == render_document(), (
+        "run: steward permissions > docs/permissions.md"
+    )
