@@ -53,6 +53,8 @@ def read_numeric(series: pd.Series) -> NumericColumn:
         missing = int(series.isna().sum())
         return NumericColumn(np.empty(0, np.float64), rows, missing, rows - missing, 0, 0)
     else:
+        if isinstance(dtype, pd.CategoricalDtype):  # e.g. text read dictionary-encoded
+            series = series.astype(object)
         present = series.notna().to_numpy()
         converted = pd.to_numeric(series, errors="coerce")
         values = np.asarray(converted.to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64)

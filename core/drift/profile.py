@@ -24,7 +24,7 @@ import json
 import struct
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -117,14 +117,21 @@ class ColumnProfile:
         return out
 
 
-def profile_column(series: pd.Series, spec: ColumnSpec, *, for_storage: bool = True) -> ColumnProfile:
+def profile_column(
+    series: pd.Series, spec: ColumnSpec, *, for_storage: bool = True, max_points: int | None = None
+) -> ColumnProfile:
     """Profile one column read as ``spec.kind``.
 
     ``for_storage=False`` (a window only compared in memory) keeps duplicate
     values and skips the moments: same statistics, two passes fewer.
+    ``max_points`` thins the numeric summary (for storage).
     """
     if spec.kind is ColumnKind.NUMERIC:
         col = read_numeric(series)
+        if for_storage and max_points is not None:
+            summary = NumericSummary.thinned_from_values(col.values, max_points)
+        else:
+            summary = NumericSummary.from_values(col.values, distinct=for_storage, moments=for_storage)
         return ColumnProfile(
             spec,
             col.rows,
@@ -132,7 +139,7 @@ def profile_column(series: pd.Series, spec: ColumnSpec, *, for_storage: bool = T
             col.type_errors,
             col.pos_inf,
             col.neg_inf,
-            numeric=NumericSummary.from_values(col.values, distinct=for_storage, moments=for_storage),
+            numeric=summary,
         )
     if spec.kind is ColumnKind.CATEGORICAL:
         cat = read_categorical(series)
@@ -322,9 +329,7 @@ def build_profile(
             if spec.name not in by_name:
                 continue
             specs[spec.name] = spec
-            col = profile_column(chunk[by_name[spec.name]], spec)
-            if col.numeric is not None:
-                col = replace(col, numeric=col.numeric.thin(max_points))
+            col = profile_column(chunk[by_name[spec.name]], spec, max_points=max_points)
             bucket = parts.setdefault(spec.name, [])
             bucket.append(col)
             if len(bucket) >= _MERGE_EVERY:  # bound memory: fold chunks as they come

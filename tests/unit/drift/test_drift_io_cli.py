@@ -180,3 +180,16 @@ def test_empty_current_file_with_header_is_a_verdict_not_an_error(tmp_path, file
     (tmp_path / "header.csv").write_text("a,b,c\n")
     code, out, _ = run("--reference", str(files["ref.csv"]), "--current", str(tmp_path / "header.csv"))
     assert code == 0 and "INSUFFICIENT" in out and "no rows" in out
+
+
+def test_exclude_and_prediction_columns(files):
+    code, out, _ = run(
+        "--reference", str(files["ref.csv"]), "--current", str(files["shifted.parquet"]),
+        "--exclude", "b", "--prediction", "c", "--format", "json",
+    )  # fmt: skip
+    assert code == 0
+    payload = json.loads(out)
+    assert [c["name"] for c in payload["columns"]] == ["a", "c"]
+    assert {c["name"]: c["role"] for c in payload["columns"]} == {"a": "feature", "c": "prediction"}
+    assert payload["prediction_verdict"]["status"] == "no_drift"
+    assert not [q for q in payload["quality"] if q["check"] == "extra_column"]  # excluded, not unexpected

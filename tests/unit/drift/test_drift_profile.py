@@ -63,6 +63,19 @@ def test_thinning_error_is_bounded_and_one_sided(n, cap, seed, ties):
     assert thin.mean == pytest.approx(x.mean()) and thin.std == pytest.approx(x.std())
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 3000), st.integers(2, 500), st.integers(0, 2**31 - 1), st.sampled_from([0, 1, 2, 6]))
+def test_thinning_large_chunks_directly_equals_thinning_the_distinct_values(n, cap, seed, decimals):
+    rng = np.random.default_rng(seed)
+    x = np.round(rng.normal(size=n), decimals)
+    fast = NumericSummary.thinned_from_values(x, cap)
+    slow = NumericSummary.from_values(x).thin(cap)
+    assert np.array_equal(fast.values, slow.values)
+    assert fast.counts is not None and slow.counts is not None and np.array_equal(fast.counts, slow.counts)
+    assert fast.rank_error == pytest.approx(slow.rank_error) and fast.total == slow.total
+    assert fast.mean == pytest.approx(slow.mean) and fast.m2 == pytest.approx(slow.m2)
+
+
 @settings(max_examples=40, deadline=None)
 @given(st.lists(st.integers(1, 400), min_size=2, max_size=6), st.integers(0, 2**31 - 1))
 def test_merging_exact_parts_is_exact(sizes, seed):
