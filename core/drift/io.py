@@ -98,7 +98,8 @@ class TableSource:
         meta = pf.metadata
 
         def frame(table: pa.Table) -> pd.DataFrame:
-            return table.to_pandas(split_blocks=True, self_destruct=True)
+            out: pd.DataFrame = table.to_pandas(split_blocks=True, self_destruct=True)
+            return out
 
         try:
             if meta.num_rows == 0:
