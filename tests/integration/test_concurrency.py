@@ -26,9 +26,19 @@ def _append(args: tuple[str, str, int]) -> int:
 def test_concurrent_appends_from_processes_form_one_chain(steward, tmp_path, database_url):
     context = mp.get_context("forkserver")  # children fork from one process that imported Steward once
     context.set_forkserver_preload(["core.steward", "core.services.uow", "testkit"])
-    with context.Pool(WORKERS) as pool:
-        done = pool.map(_append, [(str(tmp_path), database_url, w) for w in range(WORKERS)])
-    assert sorted(done) == list(range(WORKERS))
+    # Explicit processes, not a Pool: a Pool waits forever for a worker that died; these are joined with a
+    # deadline and their exit codes checked, so a crash fails the test instead of hanging the run.
+    workers = [
+        context.Process(target=_append, args=((str(tmp_path), database_url, w),)) for w in range(WORKERS)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=180)
+    for worker in workers:
+        if worker.is_alive():
+            worker.kill()
+    assert [worker.exitcode for worker in workers] == [0] * WORKERS
     result = steward.audit.verify()
     assert result.ok, result.summary()
     assert result.chain.head_seq == 3 + WORKERS * PER_WORKER
