@@ -40,10 +40,12 @@ def forge_hash(fields):
 
 
 def seed_events(steward, count=6):
+    """At least ``count`` events beyond whatever bootstrap wrote; tampering targets seq 4..7."""
+    before = steward.audit.verify().chain.head_seq
     for index in range(count):
         add_user(steward, f"user{index}", "viewer")
     result = steward.audit.verify()
-    assert result.chain.ok and result.chain.head_seq == count + 3  # 3 environments from bootstrap
+    assert result.chain.ok and result.chain.head_seq == before + count and result.chain.head_seq >= 8
     return result.chain.head_seq
 
 
