@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from app.ui.guard import flash, require
-from app.ui.text import plain, when
+from app.ui.text import md, plain, when
 from core.domain.permissions import Action, matrix
 from core.domain.roles import Role
 from core.errors import StewardError
@@ -24,7 +24,7 @@ def attempt(action, success: str) -> None:  # type: ignore[no-untyped-def]
     try:
         action()
     except StewardError as exc:
-        st.error(str(exc))
+        st.error(md(str(exc)))  # refusals quote what was typed: never Markdown
         return
     flash(success)
     st.rerun()

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from app.ui.runtime import get_steward
+from app.ui.text import md
 from core.domain.accounts import Actor
 from core.domain.permissions import Action, is_allowed
 from core.steward import Steward
@@ -38,5 +39,6 @@ def flash(message: str, kind: str = "success") -> None:
 
 
 def show_flashes() -> None:
+    """Messages may quote what people typed, so they are shown as text, never as Markdown."""
     for kind, message in st.session_state.pop("steward_flash", []):
-        getattr(st, kind if kind in {"success", "info", "warning", "error"} else "info")(message)
+        getattr(st, kind if kind in {"success", "info", "warning", "error"} else "info")(md(message))

@@ -1,0 +1,87 @@
+"""The Admin page with hostile input: refusals are one line, and typed text is never read as Markdown."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from app.ui.text import md
+from core.domain.accounts import Actor
+from core.errors import InvalidInput
+from core.steward import Steward
+from testkit import REPO_ROOT, TEST_SCRYPT_N
+
+ENTRYPOINT = str(REPO_ROOT / "app" / "streamlit_app.py")
+HOSTILE_GROUP = "[x](javascript:alert(1)) <img src=x onerror=alert(1)>"
+
+
+@pytest.fixture
+def admin_app(tmp_path) -> Iterator[tuple[AppTest, Steward]]:
+    with pytest.MonkeyPatch.context() as patch:
+        for key in [k for k in os.environ if k.startswith("STEWARD_")]:
+            patch.delenv(key)
+        patch.setenv("STEWARD_DATA_DIR", str(tmp_path / "data"))
+        patch.setenv("STEWARD_SCRYPT_N", str(TEST_SCRYPT_N))
+        steward = Steward()
+        steward.upgrade_database()
+        steward.users.create(
+            Actor.system_actor("test"), "root", roles=["admin"], password="a-long-test-password"
+        )
+        token = steward.auth.login("root", "a-long-test-password").token
+        at = AppTest.from_file(ENTRYPOINT, default_timeout=60)
+        at.session_state["steward_token"] = token
+        at.run()
+        at.switch_page("../pages/admin.py").run()
+        yield at, steward
+        steward.close()
+        st.cache_resource.clear()
+
+
+def test_hostile_group_name_is_shown_escaped_in_the_confirmation(admin_app):
+    at, steward = admin_app
+    group_inputs = [t for t in at.text_input if t.label.startswith("Group")]
+    group_inputs[0].input(HOSTILE_GROUP)
+    next(b for b in at.button if b.label == "Map group").click().run()
+    assert not at.exception
+    assert [m.group_name for m in steward.group_mappings.list(Actor.system_actor("test"))] == [HOSTILE_GROUP]
+    assert [s.value for s in at.success] == [md(f"Mapped {HOSTILE_GROUP} to viewer")]
+    assert "](" not in at.success[0].value  # no Markdown link survives
+
+
+def test_markup_user_name_is_refused_in_one_escaped_line_and_nothing_is_created(admin_app):
+    at, steward = admin_app
+    form = {t.label: t for t in at.text_input}
+    form["User name"].input("<img src=x onerror=alert(1)>")
+    form["Display name"].input("Mallory")
+    at.multiselect[0].select("viewer")
+    form["Initial password (12+ characters)"].input("a-long-enough-password")
+    next(b for b in at.button if b.label == "Add user").click().run()
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and "markup character" in errors[0] and r"\<" in errors[0]
+    assert [u.username for u in steward.users.list(Actor.system_actor("test"))] == ["root"]
+
+
+def test_hostile_display_name_is_plain_text_in_the_users_table(admin_app):
+    at, steward = admin_app
+    with pytest.raises(InvalidInput, match="RIGHT-TO-LEFT OVERRIDE"):
+        steward.users.create(
+            Actor.system_actor("test"),
+            "eve",
+            roles=["viewer"],
+            password="a-long-test-password",
+            display_name="\u202eevil",
+        )
+    steward.users.create(
+        Actor.system_actor("test"),
+        "eve",
+        roles=["viewer"],
+        password="a-long-test-password",
+        display_name="[click](javascript:alert(1)) <b>x</b>",
+    )
+    at.run()
+    table = at.dataframe[0].value
+    assert table.loc[table["User"] == "eve", "Name"].iloc[0] == "[click](javascript:alert(1)) <b>x</b>"
