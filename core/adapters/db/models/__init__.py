@@ -14,6 +14,13 @@ from core.adapters.db.models.audit import AuditEventRow, AuditHeadRow
 from core.adapters.db.models.base import Base, UTCDateTime
 from core.adapters.db.models.catalog import DatasetRow
 from core.adapters.db.models.environments import EnvironmentRow
+from core.adapters.db.models.promotions import (
+    DeploymentRow,
+    LedgerEntryRow,
+    PromotionApprovalRow,
+    PromotionRequestRow,
+    SignoffPolicyRow,
+)
 from core.adapters.db.models.registry import PipelineRow, PipelineVersionRow, ReferenceProfileRow
 
 __all__ = [
@@ -21,13 +28,18 @@ __all__ = [
     "AuditHeadRow",
     "Base",
     "DatasetRow",
+    "DeploymentRow",
     "EnvironmentRow",
     "GroupRoleMappingRow",
+    "LedgerEntryRow",
     "LoginThrottleRow",
     "PipelineRow",
     "PipelineVersionRow",
+    "PromotionApprovalRow",
+    "PromotionRequestRow",
     "ReferenceProfileRow",
     "SessionRow",
+    "SignoffPolicyRow",
     "UTCDateTime",
     "UserRoleRow",
     "UserRow",
