@@ -21,9 +21,11 @@ from core.services.audit import AuditService
 from core.services.auth import AuthService
 from core.services.catalog import DatasetService
 from core.services.context import ServiceContext
+from core.services.deployments import DeploymentService
 from core.services.environments import EnvironmentService
 from core.services.infrastructure import InfrastructureService
 from core.services.overview import OverviewService
+from core.services.promotions import PromotionService
 from core.services.registry import PipelineService
 from core.services.sso import GroupMappingService
 from core.services.users import UserService
@@ -95,6 +97,16 @@ class Steward:
     def infrastructure(self) -> InfrastructureService:
         return InfrastructureService(self.ctx)
 
+    @cached_property
+    def promotions(self) -> PromotionService:
+        """Promotion requests, sign-off policies, approvals, execution, release certificates."""
+        return PromotionService(self.ctx)
+
+    @cached_property
+    def deployments(self) -> DeploymentService:
+        """What serves where, the ledger, rollbacks and fail-overs."""
+        return DeploymentService(self.ctx)
+
     # ---- lifecycle ---------------------------------------------------------
     def upgrade_database(self) -> None:
         """Apply migrations, then make sure the defaults every install needs exist (audited)."""
@@ -105,7 +117,9 @@ class Steward:
         self.bootstrap()
 
     def bootstrap(self) -> None:
-        self.environments.ensure_defaults(Actor.system_actor("bootstrap"))
+        actor = Actor.system_actor("bootstrap")
+        self.environments.ensure_defaults(actor)
+        self.promotions.ensure_default_policies(actor)
 
     def require_current_schema(self) -> None:
         from core.adapters.db import migrate

@@ -37,6 +37,7 @@ from core.pipelines.spec import PipelineSpec, parse_spec
 from core.pipelines.training import TrainingResult, evaluate_fitted, train
 from core.services import authz
 from core.services.context import ServiceContext
+from core.services.deployments import deployed_map
 from core.services.uow import UnitOfWork
 
 PREDICTION_COLUMN = "prediction"
@@ -133,11 +134,13 @@ class PipelineService:
                 select(PipelineVersionRow).order_by(PipelineVersionRow.number)
             ):
                 latest_rows[version.pipeline_id] = version
+            deployed = deployed_map(uow.session)
             return [
                 PipelineOverview(
                     pipeline=to_pipeline(row),
                     latest=to_version(latest_rows[row.id], row.name) if row.id in latest_rows else None,
                     version_count=int(counts.get(row.id, 0)),
+                    deployed=deployed.get(row.id, {}),
                 )
                 for row in rows
             ]
