@@ -180,25 +180,17 @@ class NumericNull:
             ref_counts, cur_counts = _binned(pair)
             stat = psi_from_counts if test == "psi" else jensenshannon_from_counts
             return stat(ref_counts, cur_counts)
+        # Measured like the simulated windows, which never leave the training
+        # range: values beyond it count at its edge (how far beyond is the
+        # out_of_range quality check's business, and a shift past the range
+        # still moves all that mass to the edge, which the statistic sees).
         f = pair.f[self.grid_index]
-        g = pair.g_at[self.grid_index]
+        g = pair.g_at[self.grid_index].copy()
+        g[-1] = 1.0
         if test == "ks":
-            # The grid's first cell is everything up to the reference minimum; the
-            # current mass strictly below it is a gap too.
-            below_min = float(pair.g_below[0])
-            return float(max(np.max(np.abs(f - g)), below_min))
+            return float(np.max(np.abs(f - g)))
         grid = pair.reference.values[self.grid_index]
-        area = float(np.dot(np.abs(f - g)[:-1], np.diff(grid)))
-        c = pair.current.values
-        w = np.ones(c.size) if pair.current.counts is None else pair.current.counts.astype(np.float64)
-        # Out-of-range values keep their place (the simulated windows never have
-        # any); in-range values sit on their grid point, as in the simulation.
-        low = c < pair.reference.values[0]
-        high = c > grid[-1]
-        area += (
-            float(np.dot(grid[0] - c[low], w[low]) + np.dot(c[high] - grid[-1], w[high])) / pair.current.total
-        )
-        return area / self.scale
+        return float(np.dot(np.abs(f - g)[:-1], np.diff(grid))) / self.scale
 
 
 def calibrate_numeric(

@@ -26,7 +26,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from core.drift import calibration as cal
-from core.drift.kinds import ColumnKind, ColumnRole, ColumnSpec
+from core.drift.kinds import ColumnKind, ColumnRole, ColumnSpec, Schema
 from core.drift.profile import ColumnProfile, Profile, build_profile, profile_column
 from core.drift.quality import QualityFinding, QualityThresholds, check_column, check_schema
 from core.drift.sketch import CategoricalSummary, NumericSummary
@@ -44,6 +44,7 @@ KS_MAX_EFFECTIVE_N = 1000
 # Categorical columns use chi-squared until there are this many effective rows
 # per degree of freedom; then Jensen-Shannon's noise is under a third of 0.1.
 CHI2_ROWS_PER_DOF = 200
+_ABSENT = "not in the current data"
 
 
 @dataclass(frozen=True)
@@ -416,6 +417,8 @@ def _verdict(results: Sequence[ColumnResult], current_rows: int, what: str, opti
     if not checked:
         if not results:
             return Verdict("insufficient", f"no {what} column to compare")
+        if all(r.reason == _ABSENT for r in results):
+            return Verdict("insufficient", f"none of the reference's {what} columns is in the current data")
         return Verdict(
             "insufficient",
             f"no {what} column has enough data (minimum {options.min_rows} values on each side)",
@@ -498,7 +501,7 @@ def compare(
     if current_rows == 0:
         quality.append(QualityFinding("empty", None, 0.0, 1.0, "the current data has no rows"))
     names_for_schema = names if options.columns is None else [n for n in names if n in set(options.columns)]
-    schema_of_interest = reference.schema if options.columns is None else type(reference.schema)(tuple(specs))
+    schema_of_interest = reference.schema if options.columns is None else Schema(tuple(specs))
     ignored = set(reference.ignored_columns)
     quality += check_schema(schema_of_interest, [n for n in names_for_schema if n not in ignored])
 
@@ -508,9 +511,7 @@ def compare(
         assert ref is not None
         cur = current_column(spec)
         if cur is None:
-            pending.append(
-                _Pending(spec, reason="not in the current data", ref_values=ref.valid, insufficient=True)
-            )
+            pending.append(_Pending(spec, reason=_ABSENT, ref_values=ref.valid, insufficient=True))
             continue
         if current_rows:
             quality += check_column(ref, cur, options.quality)

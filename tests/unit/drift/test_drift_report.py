@@ -287,6 +287,13 @@ def test_huge_cardinality_is_not_monitored_without_crashing():
     assert report.verdict.status == "no_drift"
 
 
+def test_current_data_without_any_reference_column():
+    report = compare_frames(data(500, 0), pd.DataFrame({"other": np.arange(100)}))
+    assert report.verdict.status == "insufficient"
+    assert "none of the reference's feature columns" in report.verdict.reason
+    assert {q.check for q in report.quality} == {"missing_column", "extra_column"}
+
+
 def test_duplicate_columns_are_refused():
     cur = pd.DataFrame([[1.0, 2.0]] * 40, columns=["a", "a"])
     with pytest.raises(InvalidInput, match="duplicate"):
