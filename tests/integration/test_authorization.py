@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import pytest
 from sqlalchemy import text
+from test_promotions_support import authz_targets
 
 from core.domain.accounts import Actor
 from core.domain.permissions import Action, Tier, is_allowed
@@ -32,16 +33,22 @@ CALLS: dict[Action, Call] = {
     Action.REGISTER_PIPELINE: lambda s, a, t: s.datasets.register(
         a, f"d-{a.username}", "missing.csv", role="training"
     ),
+    Action.REQUEST_PROMOTION: lambda s, a, t: s.promotions.request(
+        a, "toy-authz", 2, authz_targets(s)[t].environment, "matrix check"
+    ),
+    Action.APPROVE_PROMOTION: lambda s, a, t: s.promotions.approve(
+        a, authz_targets(s)[t].pending_request, "matrix check"
+    ),
+    Action.EXECUTE_PROMOTION: lambda s, a, t: s.promotions.execute(a, authz_targets(s)[t].pending_request),
+    Action.ROLLBACK: lambda s, a, t: s.deployments.rollback(a, authz_targets(s)[t].past_entry, "matrix check"),
+    Action.FAILOVER: lambda s, a, t: s.deployments.failover(
+        a, authz_targets(s)[t].environment, "toy-authz", "matrix check"
+    ),
 }
 # Page visibility is enforced by the navigation and page guards (tests/app); these wait for their services.
 PENDING = {
     action for action in Action if action.value.startswith("view.") and action is not Action.VIEW_AUDIT
 } | {
-    Action.REQUEST_PROMOTION,
-    Action.APPROVE_PROMOTION,
-    Action.EXECUTE_PROMOTION,
-    Action.ROLLBACK,
-    Action.FAILOVER,
     Action.RETRAIN,
     Action.RUN_LOAD_TEST,
     Action.MANAGE_ALERTS,
