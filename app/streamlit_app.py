@@ -10,7 +10,7 @@ import streamlit as st
 
 from app.ui.guard import show_flashes
 from app.ui.login import render_login, render_no_access
-from app.ui.navigation import build_navigation
+from app.ui.navigation import PAGES, build_navigation
 from app.ui.runtime import get_steward
 from app.ui.session import current_actor, sign_out
 from app.ui.text import md
@@ -28,9 +28,13 @@ except ConfigurationError as problem:
 actor = current_actor(steward)
 
 if actor is None:
-    st.navigation(
-        [st.Page(lambda: render_login(steward), title="Sign in", url_path="login")], position="hidden"
-    ).run()
+    # Every page's address shows the sign-in form (not "page not found"): a bookmarked link
+    # signs in to that page, or to the user's first page when their roles do not include it.
+    login_pages = [st.Page(lambda: render_login(steward), title="Sign in", url_path="login", default=True)]
+    login_pages += [
+        st.Page(lambda: render_login(steward), title="Sign in", url_path=spec.url_path) for spec in PAGES
+    ]
+    st.navigation(login_pages, position="hidden").run()
     st.stop()
 
 if not actor.roles:
@@ -39,7 +43,8 @@ if not actor.roles:
         if st.button("Sign out", key="sign_out"):
             sign_out(steward, signed_in)
     st.navigation(
-        [st.Page(lambda: render_no_access(signed_in), title="No access", url_path="no-access")], position="hidden"
+        [st.Page(lambda: render_no_access(signed_in), title="No access", url_path="no-access")],
+        position="hidden",
     ).run()
     st.stop()
 

@@ -48,10 +48,13 @@ def render_login(steward: Steward) -> None:
 
 def render_no_access(actor: Actor) -> None:
     st.title("No access yet")
-    st.markdown(
-        f"You are signed in as **{md(actor.label)}** (`{md(actor.username)}`), but none of your groups "
-        "gives you a role in Steward yet."
+    why = (
+        "none of your groups gives you a role in Steward yet"
+        if actor.auth_source == "oidc"
+        else "your account has no role in Steward"
     )
+    # No code span around the user name: Markdown escapes are shown literally inside one.
+    st.markdown(f"You are signed in as **{md(actor.label)}** (user name {md(actor.username)}), but {why}.")
     st.info(
         "Ask a Steward admin to map one of your identity provider's groups to a role, "
         "or to grant you a role directly. Nothing here is visible until then."

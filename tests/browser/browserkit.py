@@ -9,15 +9,18 @@ same SQLite file to seed data and to act as an admin behind the browser's back.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -26,11 +29,12 @@ from typing import Any
 
 import httpx
 import werkzeug.serving
-from playwright.sync_api import Browser, BrowserContext, Dialog, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Dialog, Locator, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from core.config import Settings
 from core.domain.accounts import Actor
-from core.setup.demo import DEMO_PASSWORD, seed_demo
+from core.setup.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, SEED_ACTOR, seed_demo
 from core.steward import Steward
 from testkit import REPO_ROOT, TEST_SCRYPT_N
 
@@ -49,7 +53,8 @@ ENTRYPOINT = REPO_ROOT / "app" / "streamlit_app.py"
 SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"
 SECRET_KEY = "browser-test-secret-key-that-is-long-enough-0123456789"
 SYSTEM = Actor.system_actor("browser-test")
-TIMEOUT_MS = 20_000
+TIMEOUT_MS = 45_000  # generous: a shared 2-core machine under load is slow, not broken
+FIRST_LOAD_MS = 120_000  # the first session of a fresh app imports everything
 
 expect.set_options(timeout=TIMEOUT_MS)
 
@@ -70,16 +75,11 @@ class AppServer:
     workdir: Path
     steward: Steward
     process: subprocess.Popen[bytes]
-    log: Path
-    sso: bool = False
-
-    def log_tail(self, lines: int = 60) -> str:
-        text = self.log.read_text(encoding="utf-8", errors="replace") if self.log.exists() else ""
-        return "\n".join(text.splitlines()[-lines:])
+    log: Path  # the app's output, for when a test fails
 
 
 def _settings(data_dir: Path) -> Settings:
-    return Settings(data_dir=data_dir, scrypt_n=TEST_SCRYPT_N, secret_key=SECRET_KEY)  # type: ignore[arg-type]
+    return Settings(data_dir=data_dir, scrypt_n=TEST_SCRYPT_N, secret_key=SECRET_KEY)
 
 
 def _app_env(data_dir: Path) -> dict[str, str]:
@@ -96,11 +96,23 @@ def _app_env(data_dir: Path) -> dict[str, str]:
     return env
 
 
+_PRCTL = ctypes.CDLL(None).prctl if sys.platform.startswith("linux") else None  # looked up before fork
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM when the test process dies, so a killed run leaves no app behind."""
+    if _PRCTL is not None:
+        _PRCTL(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def _wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"the app exited with {process.returncode}:\n{log.read_text(errors='replace')}")
+            raise RuntimeError(
+                f"the app exited with {process.returncode}:\n{log.read_text(errors='replace')}"
+            )
         try:
             if httpx.get(f"{url}/_stcore/health", timeout=1.0).status_code == 200:
                 return
@@ -110,13 +122,34 @@ def _wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path, timeout
     raise RuntimeError(f"the app did not answer /_stcore/health in {timeout:.0f} s:\n{log.read_text()}")
 
 
+def seed_accounts(steward: Steward) -> None:
+    """The demo accounts alone (password ``steward-demo``): seconds, where the whole demo trains models."""
+    for account in DEMO_ACCOUNTS:
+        steward.users.create(
+            SEED_ACTOR,
+            account.username,
+            roles=account.roles,
+            password=DEMO_PASSWORD,
+            display_name=account.display_name,
+        )
+
+
 @contextmanager
-def run_app(root: Path, *, secrets_toml: str | None = None, port: int | None = None) -> Iterator[AppServer]:
-    """Migrate and seed the demo into ``root/data``, start the app, yield it, stop it."""
+def run_app(
+    root: Path,
+    *,
+    full_demo: bool = False,
+    secrets_toml: str | None = None,
+    port: int | None = None,
+) -> Iterator[AppServer]:
+    """Migrate ``root/data``, seed the demo accounts (or the whole demo), start the app, yield, stop it."""
     data_dir = root / "data"
     steward = Steward(_settings(data_dir))
     steward.upgrade_database()
-    seed_demo(steward, REPO_ROOT / "sample_data", progress=lambda _line: None)
+    if full_demo:
+        seed_demo(steward, REPO_ROOT / "sample_data", progress=lambda _line: None, quick=True)
+    else:
+        seed_accounts(steward)
     workdir = root / "cwd"
     (workdir / ".streamlit").mkdir(parents=True)
     shutil.copyfile(REPO_ROOT / ".streamlit" / "config.toml", workdir / ".streamlit" / "config.toml")
@@ -142,9 +175,14 @@ def run_app(root: Path, *, secrets_toml: str | None = None, port: int | None = N
     ]
     with log.open("wb") as out:
         process = subprocess.Popen(
-            argv, cwd=workdir, env=_app_env(data_dir), stdout=out, stderr=subprocess.STDOUT
+            argv,
+            cwd=workdir,
+            env=_app_env(data_dir),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent,
         )
-    server = AppServer(url, port, workdir, steward, process, log, sso=secrets_toml is not None)
+    server = AppServer(url, port, workdir, steward, process, log)
     try:
         _wait_healthy(url, process, log)
         yield server
@@ -188,15 +226,28 @@ def open_tab(browser: Browser, *, cookies: list[Any] | None = None) -> Tab:
     return tab
 
 
+def warm_up(browser: Browser, app: AppServer) -> None:
+    """Load the app once, so the slow first session (imports, first script run) is not a test's."""
+    tab = open_tab(browser)
+    try:
+        tab.page.goto(app.url, timeout=FIRST_LOAD_MS)
+        expect(tab.page.locator('[data-testid="stMain"] h1').first).to_be_visible(timeout=FIRST_LOAD_MS)
+    finally:
+        tab.close()
+
+
 # ---- driving Streamlit ------------------------------------------------------------------
 _WATCH_RUNS = """() => {
   const app = document.querySelector('[data-testid="stApp"]');
   window.__stewardRuns = 0;
   if (window.__stewardWatch) window.__stewardWatch.disconnect();
-  window.__stewardWatch = new MutationObserver(() => {
-    if (app.getAttribute('data-test-script-state') === 'running') window.__stewardRuns += 1;
+  window.__stewardWatch = new MutationObserver((records) => {
+    const ran = records.some(r => r.oldValue === 'running');
+    if (ran || app.getAttribute('data-test-script-state') === 'running') window.__stewardRuns += 1;
   });
-  window.__stewardWatch.observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+  window.__stewardWatch.observe(
+    app, {attributes: true, attributeOldValue: true, attributeFilter: ['data-test-script-state']}
+  );
 }"""
 _RUN_FINISHED = """() => window.__stewardRuns > 0 && document.querySelector('[data-testid="stApp"]')
   .getAttribute('data-test-script-state') === 'notRunning'"""
@@ -225,12 +276,14 @@ def act(page: Page, action: Callable[[], object]) -> None:
     """
     page.evaluate(_WATCH_RUNS)
     action()
-    page.wait_for_function(_RUN_FINISHED, polling=50)
-
-
-def heading(page: Page, text: str) -> None:
-    """The page's title (``st.title``) reads exactly ``text``."""
-    expect(page.locator("h1").filter(has_text=re.compile(f"^{re.escape(text)}$")).first).to_be_visible()
+    try:
+        page.wait_for_function(_RUN_FINISHED, polling=50)
+    except PlaywrightTimeoutError:
+        runs = page.evaluate("() => window.__stewardRuns")
+        state = page.locator('[data-testid="stApp"]').get_attribute("data-test-script-state")
+        raise AssertionError(
+            f"no finished script run after the action: {runs} run(s) seen, now {state}"
+        ) from None
 
 
 NAV_LINK = '[data-testid="stSidebarNav"] a[data-testid="stSidebarNavLink"]'
@@ -247,6 +300,27 @@ def click_nav(page: Page, title: str) -> None:
     """Switch page the way a person does: a click in the sidebar (same Streamlit session)."""
     label = page.locator(NAV_LABEL).filter(has_text=re.compile(f"^{re.escape(title)}$"))
     act(page, page.locator(NAV_LINK).filter(has=label).click)
+
+
+def grid_cells(frame: Locator, *, containing: str | None = None) -> list[str]:
+    """The texts of a ``st.dataframe``'s visible cells (waiting, if asked, until one reads ``containing``).
+
+    The grid draws on a canvas; focusing it makes Glide fill its accessible
+    table (one ``gridcell`` per visible cell), which is what a screen reader
+    gets. New data reaches the grid a moment after the script run ends, hence
+    the wait for an expected cell.
+    """
+    canvas = frame.locator('canvas[data-testid="data-grid-canvas"]')
+    deadline = time.monotonic() + TIMEOUT_MS / 1000
+    while True:
+        canvas.focus()
+        cells = canvas.locator('[role="gridcell"]')
+        expect(cells.first).to_be_attached()
+        texts = [text.strip() for text in cells.all_inner_texts()]
+        if containing is None or containing in texts or time.monotonic() > deadline:
+            return texts
+        canvas.evaluate("element => element.blur()")
+        frame.page.wait_for_timeout(100)
 
 
 def sign_in_locally(page: Page, base_url: str, username: str, password: str = DEMO_PASSWORD) -> None:
@@ -307,7 +381,11 @@ class IdentityProvider:
 @contextmanager
 def run_identity_provider() -> Iterator[IdentityProvider]:
     """Start oidc-provider-mock in a thread, bound to 127.0.0.1 only (it runs the Werkzeug debugger)."""
-    from oidc_provider_mock import app as provider_app
+    import authlib.deprecate  # noqa: F401 - installs an "always show" filter when first imported
+
+    with warnings.catch_warnings():  # the provider's Authlib imports are deprecated upstream
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from oidc_provider_mock import app as provider_app
 
     server = werkzeug.serving.make_server(
         "127.0.0.1", free_port(), provider_app(require_nonce=True), threaded=True
