@@ -21,7 +21,7 @@ from typing import Any
 
 from core.clock import utc
 from core.domain.gates import metric_label
-from core.domain.promotions import Certificate
+from core.domain.promotions import Certificate, certificate_file_name
 from core.domain.roles import Role
 
 DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
@@ -207,9 +207,7 @@ def content_digest(cert: Certificate) -> str:
 
 
 def file_name(cert: Certificate, extension: str) -> str:
-    safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in cert.entry.pipeline_name)
-    env = "".join(c if c.isalnum() or c in "-_" else "-" for c in cert.entry.environment_name)
-    return f"release-certificate-{safe}-v{cert.entry.version_number}-{env}-{cert.entry.id}.{extension}"
+    return certificate_file_name(cert.entry, extension)
 
 
 def title(cert: Certificate) -> str:

@@ -353,3 +353,15 @@ def default_policy(tier: Tier) -> tuple[SignoffPolicy, GatePolicy]:
             require_no_critical_alert=True,
         ),
     )
+
+
+def certificate_file_name(entry: LedgerEntry, extension: str) -> str:
+    """A safe, telling file name for a release certificate."""
+
+    def clean(text: str) -> str:
+        return "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "-" for c in text)[:60]
+
+    return (
+        f"release-certificate-{clean(entry.pipeline_name)}-v{entry.version_number}-"
+        f"{clean(entry.environment_name)}-{entry.id}.{clean(extension)}"
+    )

@@ -128,6 +128,7 @@ def move_pointer(
     gates: Sequence[GateResult] = (),
     evidence: Mapping[str, Any] | None = None,
     expected_version: int | None = None,
+    actor_name: str | None = None,
 ) -> tuple[LedgerEntryRow, DeploymentRow, builtins.list[int]]:
     """Make ``version`` serve ``pipeline`` in ``env``; the caller holds the environment lock and audits.
 
@@ -153,7 +154,7 @@ def move_pointer(
         request_id=request_id,
         rollback_to_entry_id=rollback_to_entry_id,
         actor=actor.username,
-        actor_name=display_name(db, actor.username),
+        actor_name=actor_name or display_name(db, actor.username),
         reason=reason,
         occurred_at=now,
         artifact_sha256=version.artifact_sha256,

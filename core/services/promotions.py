@@ -861,6 +861,9 @@ class PromotionService:
                     gates=evidence.gates,
                     evidence=snapshot,
                     expected_version=pointer.version if pointer is not None else None,
+                    actor_name=f"{env.name}'s policy, automatically (asked by {row.requested_by_name})"
+                    if actor.system and actor.username.endswith(AUTO_EXECUTOR)
+                    else None,
                 )
                 row.status, row.closed_at = RequestStatus.EXECUTED.value, self.ctx.clock.now()
                 row.closed_by = actor.username

@@ -141,3 +141,51 @@ def seed_demo(
             f"  {pipeline.name} {version.label}: "
             + ", ".join(f"{k} {v:.3f}" for k, v in sorted(version.metrics.items()) if isinstance(v, float))
         )
+    seed_promotions(steward, progress)
+
+
+# (who asks, pipeline, version, environment, why, [(who signs, comment)], who executes or None)
+DEMO_PROMOTIONS: tuple[tuple[str, str, int, str, str, tuple[tuple[str, str], ...], str | None], ...] = (
+    ("dana", "credit-default", 1, "Dev", "First look at the logistic baseline.", (), None),
+    (
+        "dana",
+        "credit-default",
+        1,
+        "Test",
+        "Baseline for the risk team's checks on production-like data.",
+        (("sam", "Hold-out AUC 0.70 as expected for a linear baseline; lineage complete."),),
+        "otto",
+    ),
+    ("sam", "credit-default", 2, "Dev", "Gradient boosting candidate, same data and split as v1.", (), None),
+    (
+        "dana",
+        "credit-default",
+        2,
+        "Test",
+        "v2 beats v1 on every hold-out metric; same training data digest.",
+        (("sam", "Reviewed the calibration curve and the importances; fine."),),
+        "otto",
+    ),
+    (
+        "dana",
+        "credit-default",
+        2,
+        "Prod",
+        "Ready for customers: AUC 0.77 on the hold-out and passed Test; nothing serves credit decisions yet.",
+        (("sam", "Data science signs: metrics and lineage verified."),),
+        None,
+    ),
+    ("dana", "bike-demand", 1, "Dev", "First bike-demand model for the operations team.", (), None),
+)
+
+
+def seed_promotions(steward: Steward, progress: Progress = print) -> None:
+    """A realistic history: credit v1 through Dev and Test, v2 through Dev and Test with a Prod request
+    waiting on the business and risk sign-offs, bike-demand v1 in Dev."""
+    for asker, pipeline, number, environment, why, signatures, executor in DEMO_PROMOTIONS:
+        progress(f"promotion: {pipeline} v{number} to {environment}")
+        request = steward.promotions.request(as_user(steward, asker), pipeline, number, environment, why)
+        for signer, comment in signatures:
+            steward.promotions.approve(as_user(steward, signer), request.id, comment)
+        if executor is not None:
+            steward.promotions.execute(as_user(steward, executor), request.id)
