@@ -53,9 +53,13 @@ def streamlit_process(settings: Settings) -> ProcessSpec:
     return ProcessSpec("app", argv, url=f"http://{settings.app_address}:{settings.app_port}")
 
 
+def worker_process() -> ProcessSpec:
+    return ProcessSpec("worker", [sys.executable, "-m", "app.worker"])
+
+
 def extra_processes(settings: Settings) -> list[ProcessSpec]:
-    """Processes later capabilities add beside the app (worker, scoring service)."""
-    return []
+    """Processes beside the app: the worker (and, later, the scoring service)."""
+    return [worker_process()]
 
 
 def run_processes(specs: list[ProcessSpec], *, poll_seconds: float = 0.5) -> int:

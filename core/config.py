@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     sso_groups_claim: str = "groups"
     sso_username_claims: tuple[str, ...] = ("preferred_username", "email", "sub")
 
+    # The worker: how often it checkpoints the audit chain and looks for monitors that are due.
+    checkpoint_every_minutes: Annotated[int, Field(ge=1)] = 60
+    monitor_check_minutes: Annotated[int, Field(ge=1)] = 15
+
     checkpoint_dir: Path | None = Field(
         default=None,
         description="Where audit checkpoints go; outside the database. Defaults to <data_dir>/checkpoints.",

@@ -24,6 +24,8 @@ from core.services.context import ServiceContext
 from core.services.deployments import DeploymentService
 from core.services.environments import EnvironmentService
 from core.services.infrastructure import InfrastructureService
+from core.services.jobs import JobService
+from core.services.monitoring import MonitoringService
 from core.services.overview import OverviewService
 from core.services.promotions import PromotionService
 from core.services.registry import PipelineService
@@ -88,6 +90,14 @@ class Steward:
     @cached_property
     def pipelines(self) -> PipelineService:
         return PipelineService(self.ctx)
+
+    @cached_property
+    def jobs(self) -> JobService:
+        return JobService(self.ctx)
+
+    @cached_property
+    def monitoring(self) -> MonitoringService:
+        return MonitoringService(self.ctx)
 
     @cached_property
     def overview(self) -> OverviewService:

@@ -47,8 +47,10 @@ class Action(StrEnum):
     FAILOVER = "deployment.failover"
     RETRAIN = "pipeline.retrain"
     RUN_LOAD_TEST = "deployment.load_test"
+    RUN_BATCH = "batch.run"
     # Operations and governance
     MANAGE_ALERTS = "alert.manage"
+    MANAGE_MONITORS = "monitor.manage"
     EXPORT_AUDIT = "audit.export"
     CHECKPOINT_AUDIT = "audit.checkpoint"
     MANAGE_USERS = "users.manage"
@@ -85,7 +87,9 @@ _LABELS: dict[Action, str] = {
     Action.FAILOVER: "Fail over to the fallback",
     Action.RETRAIN: "Retrain on production data",
     Action.RUN_LOAD_TEST: "Run a load test",
+    Action.RUN_BATCH: "Run a batch pipeline on production data",
     Action.MANAGE_ALERTS: "Acknowledge, assign and resolve alerts",
+    Action.MANAGE_MONITORS: "Set up drift and data-quality monitors",
     Action.EXPORT_AUDIT: "Export the audit log",
     Action.CHECKPOINT_AUDIT: "Checkpoint the audit chain",
     Action.MANAGE_USERS: "Manage users and roles",
@@ -119,6 +123,7 @@ _GLOBAL: dict[Action, frozenset[Role]] = {
     Action.REGISTER_PIPELINE: frozenset({DS, AD}),
     Action.TRAIN_PIPELINE: frozenset({DS, AD}),
     Action.MANAGE_ALERTS: frozenset({OP, AD}),
+    Action.MANAGE_MONITORS: frozenset({DS, OP, AD}),
     Action.EXPORT_AUDIT: frozenset({RO, AD}),
     Action.CHECKPOINT_AUDIT: frozenset({AD}),
     Action.MANAGE_USERS: frozenset({AD}),
@@ -157,6 +162,11 @@ _SCOPED: dict[Action, Mapping[Tier, frozenset[Role]]] = {
         Tier.PROD: frozenset({OP, AD}),
     },
     Action.RUN_LOAD_TEST: {
+        Tier.DEV: frozenset({DS, OP, AD}),
+        Tier.TEST: frozenset({DS, OP, AD}),
+        Tier.PROD: frozenset({OP, AD}),
+    },
+    Action.RUN_BATCH: {
         Tier.DEV: frozenset({DS, OP, AD}),
         Tier.TEST: frozenset({DS, OP, AD}),
         Tier.PROD: frozenset({OP, AD}),

@@ -142,6 +142,7 @@ def seed_demo(
             + ", ".join(f"{k} {v:.3f}" for k, v in sorted(version.metrics.items()) if isinstance(v, float))
         )
     seed_promotions(steward, progress)
+    seed_monitors(steward, progress)
 
 
 # (who asks, pipeline, version, environment, why, [(who signs, comment)], who executes or None)
@@ -189,3 +190,64 @@ def seed_promotions(steward: Steward, progress: Progress = print) -> None:
             steward.promotions.approve(as_user(steward, signer), request.id, comment)
         if executor is not None:
             steward.promotions.execute(as_user(steward, executor), request.id)
+
+
+# (pipeline, environment, production data, window, time column, labels, id column, label column, mode)
+DEMO_MONITORS = (
+    (
+        "bike-demand",
+        "Dev",
+        "bike/production_2012",
+        "month",
+        "dteday",
+        "bike/labels_2012",
+        "instant",
+        "cnt",
+        "fixed",
+    ),
+    (
+        "credit-default",
+        "Test",
+        "credit/production",
+        "rows:6000",
+        None,
+        "credit/labels",
+        "ID",
+        "default_next_month",
+        "calibrated",
+    ),
+)
+
+
+def seed_monitors(steward: Steward, progress: Progress = print) -> None:
+    """Add the demo monitors where their pipeline serves, and run each once so the Drift page has history."""
+    otto, dana = as_user(steward, "otto"), as_user(steward, "dana")
+    serving = {(d.pipeline_name, d.environment_name) for d in steward.deployments.serving()}
+    for (
+        pipeline,
+        environment,
+        dataset,
+        window,
+        time_column,
+        labels,
+        id_column,
+        label_column,
+        mode,
+    ) in DEMO_MONITORS:
+        if (pipeline, environment) not in serving:
+            progress(f"skipping the {pipeline} monitor: nothing serves it in {environment}")
+            continue
+        monitor = steward.monitoring.add_monitor(
+            dana,
+            pipeline=pipeline,
+            environment=environment,
+            dataset=dataset,
+            window=window,
+            time_column=time_column,
+            labels_dataset=labels,
+            id_column=id_column,
+            label_column=label_column,
+            mode=mode,
+        )
+        run = steward.monitoring.run(otto, monitor.id)
+        progress(f"monitor {pipeline} in {environment}: {run.status}, {run.detail}")

@@ -40,11 +40,37 @@ CALLS: dict[Action, Call] = {
         a, authz_targets(s)[t].pending_request, "matrix check"
     ),
     Action.EXECUTE_PROMOTION: lambda s, a, t: s.promotions.execute(a, authz_targets(s)[t].pending_request),
-    Action.ROLLBACK: lambda s, a, t: s.deployments.rollback(a, authz_targets(s)[t].past_entry, "matrix check"),
+    Action.ROLLBACK: lambda s, a, t: s.deployments.rollback(
+        a, authz_targets(s)[t].past_entry, "matrix check"
+    ),
     Action.FAILOVER: lambda s, a, t: s.deployments.failover(
         a, authz_targets(s)[t].environment, "toy-authz", "matrix check"
     ),
+    Action.MANAGE_MONITORS: lambda s, a, t: s.monitoring.add_monitor(
+        a, pipeline="no-such-pipeline", environment="Dev", dataset="authz/data", window="rows:10"
+    ),
+    Action.RUN_BATCH: lambda s, a, t: s.monitoring.run(a, batch_monitor(s, t)),
 }
+
+
+def batch_monitor(steward: Steward, tier: Tier | None) -> int:
+    """A monitor in the tier's environment (built once per Steward); the run may fail, the check comes first."""
+    assert tier is not None
+    monitors = steward.__dict__.setdefault("_authz_monitors", {})
+    if tier not in monitors:
+        system = Actor.system_actor("authz-setup")
+        environment = authz_targets(steward)[tier].environment
+        if "authz/data" not in {d.name for d in steward.datasets.list()}:
+            path = steward.datasets.resolve("authz/data.csv")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("x\n" + "\n".join(str(i) for i in range(20)) + "\n")
+            steward.datasets.register(system, "authz/data", "authz/data.csv", role="production")
+        monitors[tier] = steward.monitoring.add_monitor(
+            system, pipeline="toy-authz", environment=environment, dataset="authz/data", window="rows:10"
+        ).id
+    return int(monitors[tier])
+
+
 # Page visibility is enforced by the navigation and page guards (tests/app); these wait for their services.
 PENDING = {
     action for action in Action if action.value.startswith("view.") and action is not Action.VIEW_AUDIT

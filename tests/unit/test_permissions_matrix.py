@@ -11,6 +11,7 @@ PRODUCTION_CHANGES = [
     Action.FAILOVER,
     Action.RETRAIN,
     Action.RUN_LOAD_TEST,
+    Action.RUN_BATCH,
 ]
 
 

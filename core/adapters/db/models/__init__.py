@@ -14,6 +14,7 @@ from core.adapters.db.models.audit import AuditEventRow, AuditHeadRow
 from core.adapters.db.models.base import Base, UTCDateTime
 from core.adapters.db.models.catalog import DatasetRow
 from core.adapters.db.models.environments import EnvironmentRow
+from core.adapters.db.models.monitoring import BatchRunRow, DriftWindowRow, JobRunRow, MonitorRow
 from core.adapters.db.models.promotions import (
     DeploymentRow,
     LedgerEntryRow,
@@ -27,12 +28,16 @@ __all__ = [
     "AuditEventRow",
     "AuditHeadRow",
     "Base",
+    "BatchRunRow",
     "DatasetRow",
     "DeploymentRow",
+    "DriftWindowRow",
     "EnvironmentRow",
     "GroupRoleMappingRow",
+    "JobRunRow",
     "LedgerEntryRow",
     "LoginThrottleRow",
+    "MonitorRow",
     "PipelineRow",
     "PipelineVersionRow",
     "PromotionApprovalRow",

@@ -1,0 +1,113 @@
+"""Monitors, batch runs and drift windows as entities, and how production data is cut into windows."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from core.errors import InvalidInput
+
+WINDOW_HELP = "day, week, month (with a time column) or rows:N (fixed-size slices in file order)"
+_ROWS = re.compile(r"^rows:(\d{1,9})$")
+
+
+@dataclass(frozen=True)
+class WindowRule:
+    """How a batch is cut: by calendar period of a time column, or into slices of N rows."""
+
+    period: str | None = None  # day | week | month
+    rows: int | None = None
+
+    @property
+    def text(self) -> str:
+        return self.period if self.period else f"rows:{self.rows}"
+
+
+def parse_window(text: str, time_column: str | None) -> WindowRule:
+    value = (text or "").strip().lower()
+    if value in ("day", "week", "month"):
+        if not time_column:
+            raise InvalidInput(f"window {value!r} needs a time column")
+        return WindowRule(period=value)
+    match = _ROWS.match(value)
+    if match:
+        rows = int(match.group(1))
+        if rows < 10:
+            raise InvalidInput("a window of rows must hold at least 10 rows")
+        return WindowRule(rows=rows)
+    raise InvalidInput(f"window {text!r} is not one of: {WINDOW_HELP}")
+
+
+@dataclass(frozen=True)
+class Monitor:
+    id: int
+    pipeline_name: str
+    environment: str
+    dataset: str
+    time_column: str | None
+    window: str
+    labels_dataset: str | None
+    id_column: str | None
+    label_column: str | None
+    mode: str
+    every_minutes: int
+    enabled: bool
+    created_at: datetime
+    created_by: str
+
+
+@dataclass(frozen=True)
+class BatchRun:
+    id: str
+    monitor_id: int | None
+    pipeline_name: str
+    version_id: str | None
+    environment: str
+    dataset: str
+    dataset_sha256: str
+    status: str  # ok | failed
+    rows: int
+    windows: int
+    detail: str
+    started_at: datetime
+    finished_at: datetime
+    actor: str
+
+    @property
+    def seconds(self) -> float:
+        return (self.finished_at - self.started_at).total_seconds()
+
+
+@dataclass(frozen=True)
+class DriftWindow:
+    id: int
+    batch_run_id: str
+    pipeline_name: str
+    version_id: str
+    version_number: int
+    environment: str
+    position: int
+    label: str
+    window_start: datetime | None
+    window_end: datetime | None
+    rows: int
+    verdict: str  # drift | no_drift | insufficient
+    reason: str
+    prediction_verdict: str | None
+    quality_findings: int
+    performance_status: str | None
+    report: Mapping[str, Any]
+    performance: Mapping[str, Any] | None
+    created_at: datetime
+
+    def drifted_columns(self) -> list[Mapping[str, Any]]:
+        """Feature columns that drifted, largest effect first."""
+        columns = [
+            c
+            for c in self.report.get("columns", [])
+            if c.get("drift") is True and c.get("role") != "prediction"
+        ]
+        return sorted(columns, key=lambda c: -float(c.get("severity") or 0.0))
