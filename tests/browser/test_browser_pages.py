@@ -55,7 +55,7 @@ DEMO_ROLES = {
 # A few pages per role beyond the admin's full set: enough to show what each role sees.
 EXTRA_SCREENSHOTS = {
     "dana": {"pipelines.py", "infrastructure.py"},
-    "rick": {"overview.py", "audit_log.py"},
+    "rick": {"overview.py", "approvals.py", "audit_log.py"},
     "otto": {"deployments.py"},
     "vera": {"overview.py"},
 }
