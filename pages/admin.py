@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from app.ui.guard import flash, require
+from app.ui.policies import render_policy_editor
 from app.ui.text import md, plain, when
 from core.domain.permissions import Action, matrix
 from core.domain.roles import Role
@@ -14,8 +15,8 @@ steward, actor = page.steward, page.actor
 ROLE_NAMES = [role.value for role in Role]
 
 st.title("Admin")
-users_tab, sessions_tab, sso_tab, env_tab, matrix_tab = st.tabs(
-    ["Users", "Sessions", "Single sign-on", "Environments", "Permissions"]
+users_tab, sessions_tab, sso_tab, env_tab, policy_tab, matrix_tab = st.tabs(
+    ["Users", "Sessions", "Single sign-on", "Environments", "Sign-off policies", "Permissions"]
 )
 
 
@@ -187,6 +188,9 @@ with env_tab:
                 lambda: steward.environments.add(actor, env_name, env_tier, after=env_after),
                 f"Environment {env_name.strip()} added",
             )
+
+with policy_tab:
+    render_policy_editor(steward, actor)
 
 with matrix_tab:
     st.caption("Who may do what, where. This table is the one the services enforce.")

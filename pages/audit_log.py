@@ -87,11 +87,13 @@ else:
         left, right = st.columns(2)
         left.caption("Before")
         left.code(
-            json.dumps(event.before, indent=2, ensure_ascii=False) if event.before else "-", language="json"
+            plain(json.dumps(event.before, indent=2, ensure_ascii=False), 50_000) if event.before else "-",
+            language="json",
         )
         right.caption("After")
         right.code(
-            json.dumps(event.after, indent=2, ensure_ascii=False) if event.after else "-", language="json"
+            plain(json.dumps(event.after, indent=2, ensure_ascii=False), 50_000) if event.after else "-",
+            language="json",
         )
         st.code(
             f"hash      {event.hash}\nprev_hash {event.prev_hash}\nevent_id  {event.event_id}", language=None

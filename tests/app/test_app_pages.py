@@ -33,7 +33,7 @@ SEEDED_TEXT: dict[str, str] = {
     "pipelines.py": "credit/train",
     "deployments.py": "Prod",
     "approvals.py": "promotion",
-    "drift.py": "reference profile",
+    "drift.py": "2012-12",
     "service_health.py": "latency",
     "infrastructure.py": "Database",
     "alerts.py": "alert",

@@ -204,11 +204,6 @@ def test_hostile_audit_entries_show_as_text_and_the_csv_export_is_safe(app: AppS
     assert tab.dialogs == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pages/audit_log.py shows an event's before/after JSON raw: a right-to-left override "
-    "stored in an event reorders the text on screen (needs app.ui.text.plain on that JSON)",
-)
 def test_an_events_detail_panel_shows_a_bidi_override_defused(app: AppServer, tab: Tab) -> None:
     page = tab.page
     sign_in_locally(page, app.url, "rick")
