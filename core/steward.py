@@ -29,6 +29,7 @@ from core.services.monitoring import MonitoringService
 from core.services.overview import OverviewService
 from core.services.promotions import PromotionService
 from core.services.registry import PipelineService
+from core.services.signals import SignalService
 from core.services.sso import GroupMappingService
 from core.services.users import UserService
 
@@ -98,6 +99,10 @@ class Steward:
     @cached_property
     def monitoring(self) -> MonitoringService:
         return MonitoringService(self.ctx)
+
+    @cached_property
+    def signals(self) -> SignalService:
+        return SignalService(self.ctx)
 
     @cached_property
     def overview(self) -> OverviewService:

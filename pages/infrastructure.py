@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from app.ui.guard import require
-from app.ui.text import plain
+from app.ui.text import plain, when
 from core.domain.permissions import Action
 
 page = require(Action.VIEW_INFRASTRUCTURE)
@@ -34,3 +34,25 @@ cols[1].metric("Load (1 min)", f"{host.load_1m:.2f}")
 cols[2].metric("Memory used", f"{host.memory_percent:.0f} %")
 cols[3].metric("Memory", f"{host.memory_total_gb} GB")
 st.caption("Readings are taken live by the app process when the page loads.")
+
+st.subheader("Scheduled jobs")
+jobs = page.steward.jobs.recent(20)
+if jobs:
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "Job": j.job,
+                    "Slot": when(j.slot),
+                    "Worker": plain(j.worker),
+                    "Status": j.status,
+                    "Finished": when(j.finished_at),
+                    "Detail": plain(j.detail, 300),
+                }
+                for j in jobs
+            ]
+        ),
+        hide_index=True,
+    )
+else:
+    st.info("The worker has not run any job yet: `make demo` starts it, or run `steward worker`.")

@@ -51,7 +51,7 @@ def attempt(action: Callable[[], Any], success: Callable[[Any], str]) -> None:
     except StewardError as exc:
         st.error(md(str(exc), limit=1000))
         return
-    flash(success(result))
+    flash(success(result))  # flash shows it escaped: it may quote names people typed
     st.rerun()
 
 
@@ -63,14 +63,12 @@ def select_next(pipeline: str, version: int | None = None) -> None:
 def trained(version: PipelineVersion) -> str:
     select_next(version.pipeline_name, version.number)
     verb = "Trained" if version.origin == "trained" else "Registered the upload as"
-    return md(
-        f"{verb} {version.pipeline_name} {version.label} ({version.data_rows:,} rows): its card is below"
-    )
+    return f"{verb} {version.pipeline_name} {version.label} ({version.data_rows:,} rows): its card is below"
 
 
 def registered(pipeline: Any) -> str:
     select_next(pipeline.name)
-    return md(f"Registered {pipeline.name} ({pipeline.task}, predicts {pipeline.target}). Train it next.")
+    return f"Registered {pipeline.name} ({pipeline.task}, predicts {pipeline.target}). Train it next."
 
 
 def deployed_text(deployed: dict[str, int] | Any) -> str:

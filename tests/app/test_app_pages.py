@@ -29,14 +29,14 @@ ACCOUNT_FOR_ROLE = {
 
 # What each page must show from the seeded demo, beyond its heading.
 SEEDED_TEXT: dict[str, str] = {
-    "overview.py": "Environments",
+    "overview.py": "What serves where",
     "pipelines.py": "credit/train",
     "deployments.py": "Prod",
     "approvals.py": "promotion",
     "drift.py": "2012-12",
     "service_health.py": "latency",
     "infrastructure.py": "Database",
-    "alerts.py": "alert",
+    "alerts.py": "bike-demand in Dev",
     "audit_log.py": "user.create",
     "admin.py": "Dana Scientist",
 }
