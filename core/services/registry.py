@@ -32,7 +32,7 @@ from core.drift.profile import Profile, build_profile
 from core.errors import IntegrityError, InvalidInput, NotFound, StewardError
 from core.pipelines.provenance import git_commit
 from core.pipelines.schema import InputSchema
-from core.pipelines.sources import make_source
+from core.pipelines.sources import DataSource, make_source
 from core.pipelines.spec import PipelineSpec, parse_spec
 from core.pipelines.training import TrainingResult, evaluate_fitted, train
 from core.services import authz
@@ -264,12 +264,7 @@ class PipelineService:
         )
         pipeline = self.get(name)
         spec = PipelineSpec.from_dict(pipeline.spec)
-        source = make_source(
-            spec.source,
-            data_root=self.ctx.settings.data_dir / "datasets",
-            databases=self.ctx.settings.source_databases,
-            max_bytes=self.ctx.settings.max_upload_bytes,
-        )
+        source = self._source(spec)
         try:
             data = source.load()
             result = train(
@@ -445,12 +440,7 @@ class PipelineService:
                 )
             fitted = loads_pipeline(data, what=filename, max_bytes=limit)
             spec = PipelineSpec.from_dict(pipeline.spec)
-            source = make_source(
-                spec.source,
-                data_root=self.ctx.settings.data_dir / "datasets",
-                databases=self.ctx.settings.source_databases,
-                max_bytes=limit,
-            )
+            source = self._source(spec)
             frame = source.load()
             result = evaluate_fitted(spec, frame, fitted, source=source.describe())
             profile = reference_profile(spec, fitted, frame)
@@ -462,6 +452,15 @@ class PipelineService:
         return self._add_version(actor, pipeline, spec, result, profile, origin="uploaded")
 
     # ---- helpers -----------------------------------------------------------
+    def _source(self, spec: PipelineSpec) -> DataSource:
+        """The spec's training data: a file under the data folder, or a query on a configured database."""
+        return make_source(
+            spec.source,
+            data_root=self.ctx.settings.data_dir / "datasets",
+            databases=self.ctx.settings.source_databases,
+            max_bytes=self.ctx.settings.max_upload_bytes,
+        )
+
     @staticmethod
     def _pipeline_row(uow: UnitOfWork, name: str) -> PipelineRow:
         row = uow.session.scalar(select(PipelineRow).where(PipelineRow.name == name))

@@ -86,58 +86,23 @@ class UnitOfWork:
         before_json = canonical_json(before) if before is not None else None
         after_json = canonical_json(after) if after is not None else None
         detail = detail[:MAX_DETAIL]
-        seq = head.seq + 1
-        event_id = uuid.uuid4().hex
-        digest = compute_hash(
-            seq=seq,
-            event_id=event_id,
-            occurred_at=occurred_at,
-            actor=actor.username,
-            action=action,
-            object_type=object_type,
-            object_id=str(object_id),
-            outcome=outcome.value,
-            before_json=before_json,
-            after_json=after_json,
-            detail=detail,
-            source=actor.source,
-            prev_hash=head.hash,
-        )
-        session.add(
-            AuditEventRow(
-                seq=seq,
-                event_id=event_id,
-                occurred_at=occurred_at,
-                actor=actor.username,
-                action=action,
-                object_type=object_type,
-                object_id=str(object_id),
-                outcome=outcome.value,
-                before_json=before_json,
-                after_json=after_json,
-                detail=detail,
-                source=actor.source,
-                prev_hash=head.hash,
-                hash=digest,
-            )
-        )
-        event = AuditEvent(
-            seq=seq,
-            event_id=event_id,
-            occurred_at=occurred_at,
-            actor=actor.username,
-            action=action,
-            object_type=object_type,
-            object_id=str(object_id),
-            outcome=outcome,
-            before=before,
-            after=after,
-            detail=detail,
-            source=actor.source,
-            prev_hash=head.hash,
-            hash=digest,
-        )
-        head.seq, head.hash = seq, digest
+        common: dict[str, Any] = {
+            "seq": head.seq + 1,
+            "event_id": uuid.uuid4().hex,
+            "occurred_at": occurred_at,
+            "actor": actor.username,
+            "action": action,
+            "object_type": object_type,
+            "object_id": str(object_id),
+            "detail": detail,
+            "source": actor.source,
+            "prev_hash": head.hash,
+        }
+        stored = {**common, "outcome": outcome.value, "before_json": before_json, "after_json": after_json}
+        digest = compute_hash(**stored)
+        session.add(AuditEventRow(**stored, hash=digest))
+        event = AuditEvent(**common, outcome=outcome, before=before, after=after, hash=digest)
+        head.seq, head.hash = event.seq, digest
         session.flush()
         self.events.append(event)
         return event
