@@ -221,9 +221,10 @@ def render(results: dict[str, dict[str, Any]], notes: list[str], info: dict[str,
             )
     f1, f10 = results.get("files-1M", {}), results.get("files-10M", {})
     if f1.get("run_s") and f10.get("run_s"):
-        checks.append(
-            ("10M rows in at most 12x the time of 1M (files, chunked)", f10["run_s"] / f1["run_s"], 12, "<=")
-        )
+        wall = f10["run_s"] / f1["run_s"]
+        cpu = f10["run_cpu_s"] / f1["run_cpu_s"]
+        checks.append(("10M rows in at most 12x the time of 1M (files, chunked, wall)", wall, 12, "<="))
+        checks.append(("10M rows in at most 12x the time of 1M (files, chunked, CPU)", cpu, 12, "<="))
     if checks:
         lines += ["### Targets", "", "| target | measured | limit | met |", "| --- | ---: | ---: | --- |"]
         for label, value, limit, op in checks:
@@ -237,7 +238,9 @@ def render(results: dict[str, dict[str, Any]], notes: list[str], info: dict[str,
             "",
             "`steward drift` on Parquet files too large for memory: both files read in chunks of 1,000,000 "
             "rows, each chunk profiled and merged (numeric summaries capped at 100,000 points, so KS is "
-            "within 1e-5 and the error bound is reported per column). Time includes reading the files.",
+            "within 1e-5 and the error bound is reported per column). Time includes reading both files "
+            "(best of 3 for 1M, of 2 for 10M, so both read from a warm page cache); memory stays near "
+            "one chunk whatever the file size.",
             "",
             "| current rows | wall s | CPU s | peak RSS MB | columns flagged |",
             "| ---: | ---: | ---: | ---: | --- |",
@@ -293,7 +296,9 @@ def main() -> None:
     results["files-1M"] = run_contender(me, "steward-files", ref, cur, REPEATS["steward-files"])
     if not args.skip_10m:
         ref10, cur10 = write(DATA_DIR, args.reference_rows, 10 * args.current_rows)
-        results["files-10M"] = run_contender(me, "steward-files", ref10, cur10, 1)
+        # Best of 2: the first run also warms the page cache for the 1.9 GB file,
+        # as the repeated 1M runs did for theirs.
+        results["files-10M"] = run_contender(me, "steward-files", ref10, cur10, 2)
 
     import numpy
     import pandas

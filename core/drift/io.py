@@ -87,7 +87,7 @@ class TableSource:
             yield from self._csv_chunks(chunk_rows, columns)
 
     def _parquet_chunks(self, chunk_rows: int, columns: Sequence[str] | None) -> Iterator[pd.DataFrame]:
-        """Row groups, combined up to ``chunk_rows``, oversized ones split.
+        """Row groups, combined up to ``chunk_rows``, oversized ones split; one thread.
 
         Not ``iter_batches`` over the whole file: with its default pre-buffering,
         Arrow keeps what it has read (about 130 MB per million rows here), so
@@ -98,7 +98,7 @@ class TableSource:
         meta = pf.metadata
 
         def frame(table: pa.Table) -> pd.DataFrame:
-            out: pd.DataFrame = table.to_pandas(split_blocks=True, self_destruct=True)
+            out: pd.DataFrame = table.to_pandas(split_blocks=True, self_destruct=True, use_threads=False)
             return out
 
         try:
@@ -110,18 +110,21 @@ class TableSource:
             for i in range(meta.num_row_groups):
                 rows = meta.row_group(i).num_rows
                 if pending and pending_rows + rows > chunk_rows:
-                    yield frame(pf.read_row_groups(pending, columns=cols))
+                    yield frame(pf.read_row_groups(pending, columns=cols, use_threads=False))
                     pending, pending_rows = [], 0
                 if rows <= chunk_rows:
                     pending.append(i)
                     pending_rows += rows
                     continue
                 unbuffered = self._parquet(pre_buffer=False)
-                for batch in unbuffered.iter_batches(batch_size=chunk_rows, row_groups=[i], columns=cols):
+                batches = unbuffered.iter_batches(
+                    batch_size=chunk_rows, row_groups=[i], columns=cols, use_threads=False
+                )
+                for batch in batches:
                     yield frame(pa.Table.from_batches([batch]))
                     del batch
             if pending:
-                yield frame(pf.read_row_groups(pending, columns=cols))
+                yield frame(pf.read_row_groups(pending, columns=cols, use_threads=False))
         except _ARROW_ERRORS as exc:
             raise InvalidInput(f"cannot read Parquet file {self.path}: {_one_line(exc)}") from None
 

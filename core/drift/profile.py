@@ -45,7 +45,7 @@ from core.errors import InvalidInput
 FORMAT_VERSION = 1
 _MAGIC = b"STEWARD-DRIFT-PROFILE\n"
 _MAX_HEADER_BYTES = 64 * 1024 * 1024
-_MERGE_EVERY = 8
+_MERGE_EVERY = 2  # fold each chunk into the running profile: memory stays flat
 _QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
 
 

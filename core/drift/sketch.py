@@ -63,14 +63,20 @@ class NumericSummary:
         if int(np.count_nonzero(ordered[1:] != ordered[:-1])) + 1 <= max_points:
             return cls.from_values(values).thin(max_points)
         mean = float(ordered.mean())
-        m2 = float(np.var(ordered)) * n
+        m2 = float(np.var(ordered)) * n  # numpy's own loop: np.dot would start BLAS threads
         steps = max_points - 1
         targets = np.arange(1, steps, dtype=np.float64) * n / steps
         ranks = np.concatenate(([0], np.ceil(targets).astype(np.intp) - 1, [n - 1]))
         points = ordered[ranks]
-        points = points[np.concatenate(([True], points[1:] != points[:-1]))]
-        # The first value reaching a target owns every copy of itself: count <= value.
-        cum = np.searchsorted(ordered, points, side="right")
+        first = np.concatenate(([True], points[1:] != points[:-1]))
+        points, ranks = points[first], ranks[first]
+        # The first value reaching a target owns every copy of itself: its count
+        # runs to its last copy. Without ties that is its own rank; only values
+        # repeated after their rank need a search.
+        cum = ranks + 1
+        tied = np.flatnonzero((ranks < n - 1) & (ordered[np.minimum(ranks + 1, n - 1)] == points))
+        if tied.size:
+            cum[tied] = np.searchsorted(ordered, points[tied], side="right")
         counts = np.diff(np.concatenate(([0], cum))).astype(np.int64)
         return cls(points, counts, n, mean, m2, 1.0 / steps)
 
