@@ -16,7 +16,7 @@ import streamlit as st
 from app.ui.evidence import headline, missing_phrase, render_evidence
 from app.ui.guard import flash, require
 from app.ui.text import md, plain, when
-from core.domain.permissions import APPROVERS, Action
+from core.domain.permissions import APPROVERS, Action, is_allowed
 from core.domain.promotions import Decision, RequestStatus, certificate_file_name
 from core.errors import StewardError
 
@@ -80,13 +80,45 @@ for evidence in waiting:
                     lambda r: f"You rejected request #{r.id} ({r.label})",
                 )
 
-# ---- everything else in flight --------------------------------------------------------------
-others = [
-    r
-    for r in steward.promotions.list(status=RequestStatus.PENDING)
-    if r.id not in {e.request.id for e in waiting}
+# ---- signed off: ready for whoever deploys ----------------------------------------------------
+in_flight = steward.promotions.list(status=RequestStatus.PENDING)
+ready = [
+    evidence
+    for evidence in (steward.promotions.evidence(r.id) for r in in_flight)
+    if evidence.ready and is_allowed(actor.roles, Action.EXECUTE_PROMOTION, evidence.request.tier)
 ]
-st.subheader("Other requests in flight")
+if ready:
+    st.subheader(f"Signed off, ready for you to deploy ({len(ready)})")
+for evidence in ready:
+    request = evidence.request
+    with st.container(border=True):
+        st.markdown(f"#### {headline(evidence)}")
+        signers = ", ".join(f"{name} ({role.label.lower()})" for name, role in evidence.signoff.counted)
+        st.markdown(
+            f"Sign-off complete ({md(signers or 'none needed')}) and every gate passed. "
+            "Deploying moves the pointer, arms the version serving now as the fallback and writes the ledger."
+        )
+        with st.expander("Evidence", key=f"ready_evidence_{request.id}"):
+            render_evidence(evidence, key=f"ready_{request.id}", charts=False)
+        if st.button(
+            f"Deploy {request.pipeline_name} v{request.version_number} to {request.environment_name}",
+            type="primary",
+            key=f"deploy_{request.id}",
+        ):
+            attempt(
+                lambda request=request: steward.promotions.execute(
+                    actor, request.id, expected_version=request.version
+                ),
+                lambda e: (
+                    f"{e.pipeline_name} v{e.version_number} now serves in {e.environment_name} "
+                    f"(ledger entry #{e.id})"
+                ),
+            )
+
+# ---- everything else in flight --------------------------------------------------------------
+shown_above = {e.request.id for e in waiting} | {e.request.id for e in ready}
+others = [r for r in in_flight if r.id not in shown_above]
+st.subheader("Other requests in flight" if waiting or ready else "Requests in flight")
 if not others:
     st.caption("None.")
 else:
@@ -117,15 +149,16 @@ else:
         format_func=lambda i: next(f"#{r.id} {r.label}" for r in others if r.id == i),
         key="other_choice",
     )
-    with st.expander("Evidence", expanded=False):
+    with st.expander("Evidence", expanded=False, key=f"other_evidence_{chosen}"):
         render_evidence(steward.promotions.evidence(int(chosen)), key=f"other_{chosen}")
 
 # ---- what I decided ---------------------------------------------------------------------------
-st.subheader("Your decisions")
 decisions = steward.promotions.decisions_by(actor.username)
-if not decisions:
+if signing_roles or decisions:
+    st.subheader("Your decisions")
+if not decisions and signing_roles:
     st.caption("You have not signed or rejected anything yet.")
-else:
+elif decisions:
     st.dataframe(
         pd.DataFrame(
             [

@@ -42,6 +42,16 @@ def attempt(action: Callable[[], Any], success: Callable[[Any], str]) -> None:
     st.rerun()
 
 
+ENTRY, NEXT_ENTRY = "ledger_entry", "ledger_entry_next"
+
+
+def show_entry(entry: LedgerEntry) -> str:
+    """After the rerun, select the ledger entry an action just wrote (its certificate is one click away)."""
+    st.session_state[NEXT_ENTRY] = entry.id
+    where = f"{entry.pipeline_name} {entry.label} now serves in {entry.environment_name}"
+    return f"{where} (ledger entry #{entry.id})"
+
+
 def may(action: Action, tier: Tier) -> bool:
     return is_allowed(actor.roles, action, tier)
 
@@ -65,10 +75,10 @@ for env, column in zip(environments, columns, strict=False):
         if not here:
             st.caption("Nothing serves here yet.")
         for deployment in here:
-            fallback = f"v{deployment.fallback_number}" if deployment.fallback_number else "none yet"
-            st.markdown(
-                f"{md(deployment.pipeline_name)} **v{deployment.version_number}** · fallback {fallback}"
+            fallback = (
+                f"fallback v{deployment.fallback_number}" if deployment.fallback_number else "no fallback yet"
             )
+            st.markdown(f"{md(deployment.pipeline_name)} **v{deployment.version_number}** · {fallback}")
         signoff = policy.signoff.describe()
         how = "deploys itself when the gates pass" if policy.signoff.auto_execute else "an operator deploys"
         st.caption(f"Sign-off: {md(signoff)}; {how}.")
@@ -134,20 +144,17 @@ else:
                 key="deploy_choice",
             )
             request = next(r for r in ready if r.id == chosen)
-            with st.expander("Evidence", expanded=False):
+            with st.expander("Evidence", expanded=False, key=f"deploy_evidence_{request.id}"):
                 render_evidence(evidences[request.id], key=f"deploy_{request.id}", charts=False)
             label = f"Deploy {request.pipeline_name} v{request.version_number} to {request.environment_name}"
             if st.button(label, type="primary", key="deploy"):
                 attempt(
                     lambda: steward.promotions.execute(actor, request.id, expected_version=request.version),
-                    lambda entry: (
-                        f"{entry.pipeline_name} v{entry.version_number} now serves in "
-                        f"{entry.environment_name} (ledger entry #{entry.id})"
-                    ),
+                    show_entry,
                 )
     mine = [r for r in pending if r.requested_by == actor.username]
     if mine:
-        with st.expander("Withdraw one of your requests"):
+        with st.expander("Withdraw one of your requests", key="withdraw_expander"):
             withdraw = st.selectbox(
                 "Your request",
                 [r.id for r in mine],
@@ -163,7 +170,7 @@ else:
 
 # ---- request a promotion ---------------------------------------------------------------------
 if any(may(Action.REQUEST_PROMOTION, env.tier) for env in environments):
-    with st.expander("Request a promotion", expanded=not pending and not serving):
+    with st.expander("Request a promotion", expanded=not pending and not serving, key="request_expander"):
         pipelines = [o for o in steward.pipelines.list() if o.version_count]
         if not pipelines:
             st.caption("No trained pipeline yet.")
@@ -205,9 +212,9 @@ if not ledger:
     st.caption("Nothing has been deployed yet.")
 else:
     f1, f2 = st.columns(2)
-    env_filter = f1.selectbox("Environment", ["all", *order], key="ledger_env")
+    env_filter = f1.selectbox("Show environment", ["all", *order], key="ledger_env")
     pipeline_filter = f2.selectbox(
-        "Pipeline", ["all", *sorted({e.pipeline_name for e in ledger})], key="ledger_pipeline"
+        "Show pipeline", ["all", *sorted({e.pipeline_name for e in ledger})], key="ledger_pipeline"
     )
     shown = [
         e
@@ -245,6 +252,10 @@ else:
         ),
         hide_index=True,
     )
+    if (
+        NEXT_ENTRY in st.session_state
+    ):  # an action before the rerun asked for it; a drawn widget's key is fixed
+        st.session_state[ENTRY] = st.session_state.pop(NEXT_ENTRY)
     chosen_id = st.selectbox(
         "Entry",
         [e.id for e in shown],
@@ -254,7 +265,7 @@ else:
             for e in shown
             if e.id == i
         ),
-        key="ledger_entry",
+        key=ENTRY,
     )
     entry = next((e for e in shown if e.id == chosen_id), None)
     if entry is not None:
@@ -301,9 +312,7 @@ else:
                         lambda: steward.deployments.rollback(
                             actor, entry.id, why, expected_version=current.version
                         ),
-                        lambda e: (
-                            f"{e.environment_name} serves {e.pipeline_name} {e.label} again (entry #{e.id})"
-                        ),
+                        show_entry,
                     )
         elif current is not None and current.version_id == entry.version_id:
             st.caption(f"{md(entry.label)} serves {md(entry.environment_name)} now.")

@@ -56,10 +56,14 @@ def timeline_figure(entries: Sequence[LedgerEntry], now: datetime, order: Sequen
             lanes.append(lane)
     figure = go.Figure()
     shown: set[int] = set()
+    first = min((e.occurred_at for e in entries), default=now)
+    # Stretches too short to see (a demo seeded in seconds, a quick rollback) get a sliver of width;
+    # the hover tells the exact times.
+    least_ms = max((now - first).total_seconds() * 1000 * 0.04, 1000.0)
     for entry in sorted(entries, key=lambda e: e.id):
         lane = f"{_safe(entry.environment_name, 30)} · {_safe(entry.pipeline_name, 40)}"
         start, end = entry.occurred_at, entry.ended_at or now
-        duration_ms = max((end - start).total_seconds() * 1000, 1000.0)
+        duration_ms = max((end - start).total_seconds() * 1000, least_ms)
         color = VERSION_COLORS[(entry.version_number - 1) % len(VERSION_COLORS)]
         approvers = ", ".join(_safe(a, 40) for a in entry.approvers) or "no sign-off needed"
         figure.add_trace(
@@ -95,13 +99,24 @@ def timeline_figure(entries: Sequence[LedgerEntry], now: datetime, order: Sequen
     figure.update_yaxes(categoryorder="array", categoryarray=list(reversed(lanes)), automargin=True)
     figure.update_xaxes(type="date", title_text="when it served (UTC)")
     figure.update_layout(
-        barmode="overlay", legend={"title": {"text": "version"}, "orientation": "h", "y": -0.25}
+        barmode="overlay",
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0},
     )
     return _layout(figure, "What served where, and when", height=max(240, 90 + 55 * len(lanes)))
 
 
-def metrics_figure(rows: Sequence[MetricRow], challenger: str, champion: str | None) -> go.Figure:
-    """One small panel per metric (each keeps its own scale): the proposed version beside the serving one."""
+BOUNDED = {"roc_auc", "accuracy", "f1", "r2"}  # scores on a 0..1 scale: draw them on it, not zoomed in
+
+
+def metrics_figure(
+    rows: Sequence[MetricRow],
+    challenger: str,
+    champion: str | None,
+    floors: Mapping[str, float] | None = None,
+) -> go.Figure:
+    """One small panel per metric: the proposed version beside the serving one, with the environment's
+    threshold as a dashed line. Scores live on their 0..1 scale so a lone bar still says something."""
+    floors = floors or {}
     shown = [row for row in rows if row.challenger is not None or row.champion is not None]
     columns = max(len(shown), 1)
     figure = make_subplots(
@@ -132,10 +147,24 @@ def metrics_figure(rows: Sequence[MetricRow], challenger: str, champion: str | N
             row=1,
             col=position,
         )
-        figure.update_yaxes(showticklabels=False, rangemode="tozero", row=1, col=position)
+        if row.metric in BOUNDED:
+            figure.update_yaxes(range=[0, 1.1], row=1, col=position)
+        else:
+            figure.update_yaxes(rangemode="tozero", row=1, col=position)
+        figure.update_yaxes(showticklabels=row.metric in BOUNDED, tickformat=".1f", row=1, col=position)
+        if row.metric in floors:
+            figure.add_hline(
+                y=floors[row.metric],
+                line={"color": "#c44e52", "dash": "dash", "width": 1.5},
+                annotation_text=f"{'min' if row.higher_is_better else 'max'} {floors[row.metric]:g}",
+                annotation_position="bottom right",
+                annotation_font={"size": 10, "color": "#c44e52"},
+                row=1,
+                col=position,
+            )
     figure.update_layout(showlegend=False, bargap=0.3)
     title = f"Hold-out metrics: {_safe(challenger)}" + (f" against {_safe(champion)}" if champion else "")
-    figure = _layout(figure, title, height=320)
+    figure = _layout(figure, title, height=340)
     figure.update_layout(margin={"t": 90})
     return figure
 

@@ -16,7 +16,17 @@ from core.domain.gates import GateStatus, metric_label
 from core.domain.promotions import Decision, Evidence, MetricRow
 from core.domain.signoff import role_phrase
 
-ICON = {GateStatus.PASSED: "✅", GateStatus.FAILED: "❌", GateStatus.PENDING: "⏳"}
+# Material icons, not emoji: a browser without an emoji font (a server's Chromium) shows emoji as boxes.
+ICON = {
+    GateStatus.PASSED: ":green[:material/check_circle:]",
+    GateStatus.FAILED: ":red[:material/cancel:]",
+    GateStatus.PENDING: ":orange[:material/hourglass_top:]",
+}
+SIGNED, REJECTED, NOT_COUNTED = (
+    ICON[GateStatus.PASSED],
+    ICON[GateStatus.FAILED],
+    ":gray[:material/radio_button_unchecked:]",
+)
 CHART_CONFIG = {"displaylogo": False}
 
 
@@ -88,8 +98,9 @@ def render_charts(evidence: Evidence, key: str) -> None:
     old = f"v{evidence.champion.number} (serving)" if evidence.champion else None
     left, right = st.columns(2)
     with left:
+        floors = dict(evidence.policy.gates.min_metrics)
         st.plotly_chart(
-            metrics_figure(evidence.metric_rows, new, old), config=CHART_CONFIG, key=f"{key}_metrics"
+            metrics_figure(evidence.metric_rows, new, old, floors), config=CHART_CONFIG, key=f"{key}_metrics"
         )
     curves = [(new, evidence.challenger.charts.get("roc"))]
     if evidence.champion is not None:
@@ -125,14 +136,14 @@ def render_signoff(evidence: Evidence) -> None:
         at = md(when(approval.decided_at))
         comment = f": “{md(approval.comment, limit=300)}”" if approval.comment else ""
         if approval.decision is Decision.REJECT:
-            lines.append(f"- ❌ {who} rejected, {at}{comment}")
+            lines.append(f"- {REJECTED} {who} rejected, {at}{comment}")
         elif approval.approver in counted:
             lines.append(
-                f"- ✅ {who} signed as {md(counted[approval.approver].label.lower())}, {at}{comment}"
+                f"- {SIGNED} {who} signed as {md(counted[approval.approver].label.lower())}, {at}{comment}"
             )
         else:
             why = dict(result.ignored).get(approval.approver, "not counted")
-            lines.append(f"- ▫️ {who} signed, {at}, but it does not count: {md(why)}{comment}")
+            lines.append(f"- {NOT_COUNTED} {who} signed, {at}, but it does not count: {md(why)}{comment}")
     if result.satisfied:
         until = f" until {md(when(result.holds_until))}" if result.holds_until else ""
         lines.append(f"\n**Sign-off complete**{until}.")
@@ -197,7 +208,7 @@ def render_evidence(evidence: Evidence, *, key: str, charts: bool = True) -> Non
     with right:
         st.markdown("**Sign-off**")
         render_signoff(evidence)
-    with st.expander("Lineage and digests"):
+    with st.expander("Lineage and digests", key=f"{key}_lineage"):
         render_lineage(evidence)
 
 

@@ -57,18 +57,23 @@ def open_page(token: str, page: str) -> AppTest:
 
 
 def texts(at: AppTest) -> str:
-    parts = [str(getattr(e, "value", "")) for kind in ("title", "subheader", "markdown", "caption", "info",
-                                                         "success", "error", "warning") for e in at.get(kind)]
+    parts = [
+        str(getattr(e, "value", ""))
+        for kind in ("title", "subheader", "markdown", "caption", "info", "success", "error", "warning")
+        for e in at.get(kind)
+    ]
     parts += [frame.value.to_string() for frame in at.dataframe]
     return "\n".join(parts)
 
 
 def pending_prod(steward: Steward):
-    return next(r for r in steward.promotions.list(status=RequestStatus.PENDING) if r.environment_name == "Prod")
+    return next(
+        r for r in steward.promotions.list(status=RequestStatus.PENDING) if r.environment_name == "Prod"
+    )
 
 
 def test_deployments_page_shows_what_serves_the_ledger_and_the_timeline(demo):
-    steward, tokens = demo
+    _steward, tokens = demo
     at = open_page(tokens["vera"], "deployments.py")
     text = texts(at)
     assert "Serving now" in text and "Ledger" in text
@@ -81,7 +86,7 @@ def test_deployments_page_shows_what_serves_the_ledger_and_the_timeline(demo):
 
 
 def test_approvals_page_for_a_risk_officer_shows_evidence_in_words_and_charts(demo):
-    steward, tokens = demo
+    _steward, tokens = demo
     at = open_page(tokens["rick"], "approvals.py")
     text = texts(at)
     assert "Waiting for you (1)" in text
@@ -148,7 +153,9 @@ def test_requesting_a_promotion_from_the_page(demo):
     next(b for b in at.button if b.label == "Request promotion").click().run()
     assert not at.exception, at.exception
     assert any("made" in s.value and "bike" in s.value for s in at.success), texts(at)
-    assert any(r.label == "bike-demand v1 to Test" for r in steward.promotions.list(status=RequestStatus.PENDING))
+    assert any(
+        r.label == "bike-demand v1 to Test" for r in steward.promotions.list(status=RequestStatus.PENDING)
+    )
 
 
 def _editor_app() -> None:
@@ -181,7 +188,7 @@ def test_policy_editor_changes_a_policy_and_the_audit_log_records_it(demo):
 
 
 def test_the_policy_editor_refuses_a_non_admin(demo):
-    steward, tokens = demo
+    _steward, tokens = demo
     at = AppTest.from_function(_editor_app, default_timeout=60)
     at.session_state["steward_token"] = tokens["rick"]
     at.run()
