@@ -153,7 +153,7 @@ def blocks(cert: Certificate) -> list[Block]:
                     ", ".join(f"{count} {_role(role).lower()}" for role, count in required.items())
                     or "no sign-off",
                 ),
-                ("Approvals valid for", f"{policy.get('approval_ttl_hours', '-')} hours"),
+                ("Approvals valid for", f"{policy.get('approval_ttl_hours', 0):g} hours"),
                 ("Executes itself", "yes" if policy.get("auto_execute") else "no, an operator executes"),
             ),
         )
@@ -188,7 +188,8 @@ def blocks(cert: Certificate) -> list[Block]:
                 (str(seq), action, actor, _when(at), digest) for seq, action, actor, at, digest in cert.audit
             ),
             note=(
-                "Each event's hash was recomputed from its stored content and matches."
+                "Each event's hash was recomputed from its stored content and matches; "
+                "`steward audit verify` checks that these events are linked into the whole chain."
                 if cert.chain_ok
                 else "WARNING: an event listed here is missing or no longer matches its hash."
             ),

@@ -42,9 +42,10 @@ def test_dev_executes_itself_on_request(world):
     request = s.promotions.request(world["dana"], "toy", 1, "Dev", "first look")
     assert request.status is RequestStatus.EXECUTED
     [serving] = s.deployments.serving("Dev")
-    assert (serving.version_number, serving.decided_by) == (1, "system:auto-execute")
+    assert (serving.version_number, serving.decided_by) == (1, "Dev's policy, automatically (asked by dana)")
     [entry] = s.deployments.ledger("Dev")
     assert entry.kind is LedgerKind.PROMOTION and entry.request_id == request.id
+    assert entry.actor == "system:auto-execute"
     actions = [e.action for e in s.audit.recent(3)]
     assert actions[0] == "promotion.execute" and "promotion.request" in actions
 

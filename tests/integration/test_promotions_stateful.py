@@ -134,7 +134,9 @@ def test_promotion_invariants_under_random_interleavings(steward, clock):
             request = data.draw(st.sampled_from(pending))
             evidence = s.promotions.evidence(request.id)
             needed = evidence.signoff.missing_roles()
-            signers = [name for name, roles in SIGNERS.items() if needed & roles and name != request.requested_by]
+            signers = [
+                name for name, roles in SIGNERS.items() if needed & roles and name != request.requested_by
+            ]
             try:
                 if signers:
                     s.promotions.approve(world[data.draw(st.sampled_from(signers))], request.id, "needed")
