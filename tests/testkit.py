@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import os
+import sys
+import types
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
@@ -92,3 +96,29 @@ def add_user(steward: Steward, name: str, *roles: str, password: str = PASSWORD)
 
 def sign_in(steward: Steward, name: str, password: str = PASSWORD) -> Actor:
     return steward.auth.login(name, password, source="127.0.0.1").actor
+
+
+@contextmanager
+def plain_main() -> Iterator[None]:
+    """Start child processes with a bare ``__main__``.
+
+    ``spawn`` and ``forkserver`` children re-run the parent's ``__main__`` from
+    its file. Under pytest that can be a Streamlit script an AppTest left
+    behind in ``sys.modules``, which the child then tries to run and dies.
+    """
+    original = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = original
+
+
+def demo_tokens(steward: Steward) -> dict[str, str]:
+    """A fresh session per demo account."""
+    from core.setup.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
+
+    return {
+        account.username: steward.auth.login(account.username, DEMO_PASSWORD).token
+        for account in DEMO_ACCOUNTS
+    }

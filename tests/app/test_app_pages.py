@@ -7,20 +7,17 @@ and run directly they refuse.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from app.ui.navigation import PAGES, PageSpec
 from core.domain.permissions import is_allowed
 from core.domain.roles import Role
-from core.setup.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, seed_demo
+from core.setup.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
 from core.steward import Steward
-from testkit import REPO_ROOT, TEST_SCRYPT_N
+from testkit import REPO_ROOT, demo_tokens
 
 ENTRYPOINT = str(REPO_ROOT / "app" / "streamlit_app.py")
 ACCOUNT_FOR_ROLE = {
@@ -44,29 +41,9 @@ HEADINGS = {"drift.py": "Drift and data quality"}
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """A seeded demo database; returns a fresh session token per demo user."""
-    data_dir = tmp_path_factory.mktemp("apptest") / "data"
-    env = {
-        "STEWARD_DATA_DIR": str(data_dir),
-        "STEWARD_SCRYPT_N": str(TEST_SCRYPT_N),
-        "STEWARD_SECRET_KEY": "apptest-secret-key-long-enough-0123456789",
-    }
-    with pytest.MonkeyPatch.context() as patch:
-        for key in [k for k in os.environ if k.startswith("STEWARD_")]:
-            patch.delenv(key)
-        for key, value in env.items():
-            patch.setenv(key, value)
-        steward = Steward()
-        steward.upgrade_database()
-        seed_demo(steward, REPO_ROOT / "sample_data", progress=lambda _line: None, quick=True)
-        tokens = {
-            account.username: steward.auth.login(account.username, DEMO_PASSWORD).token
-            for account in DEMO_ACCOUNTS
-        }
-        yield tokens
-        steward.close()
-        st.cache_resource.clear()
+def demo(demo_steward: Steward) -> dict[str, str]:
+    """A fresh session token per demo user, on this module's copy of the seeded demo."""
+    return demo_tokens(demo_steward)
 
 
 def all_text(at: AppTest) -> str:

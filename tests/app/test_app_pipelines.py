@@ -8,18 +8,15 @@ and registers nothing; the card speaks in sentences and carries plotly charts.
 from __future__ import annotations
 
 import json
-import os
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from core.setup.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, as_user, seed_demo
+from core.setup.demo import as_user
 from core.steward import Steward
-from testkit import REPO_ROOT, TEST_SCRYPT_N
+from testkit import REPO_ROOT, demo_tokens
 
 ENTRYPOINT = str(REPO_ROOT / "app" / "streamlit_app.py")
 PAGE = "../pages/pipelines.py"
@@ -71,29 +68,9 @@ def spec(
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Steward, dict[str, str]]]:
-    """A seeded demo (quick: no permutation importances); the Steward and a session token per user."""
-    data_dir = tmp_path_factory.mktemp("apptest-pipelines") / "data"
-    env = {
-        "STEWARD_DATA_DIR": str(data_dir),
-        "STEWARD_SCRYPT_N": str(TEST_SCRYPT_N),
-        "STEWARD_SECRET_KEY": "apptest-secret-key-long-enough-0123456789",
-    }
-    with pytest.MonkeyPatch.context() as patch:
-        for key in [k for k in os.environ if k.startswith("STEWARD_")]:
-            patch.delenv(key)
-        for key, value in env.items():
-            patch.setenv(key, value)
-        steward = Steward()
-        steward.upgrade_database()
-        seed_demo(steward, REPO_ROOT / "sample_data", progress=lambda _line: None, quick=True)
-        tokens = {
-            account.username: steward.auth.login(account.username, DEMO_PASSWORD).token
-            for account in DEMO_ACCOUNTS
-        }
-        yield steward, tokens
-        steward.close()
-        st.cache_resource.clear()
+def demo(demo_steward: Steward) -> tuple[Steward, dict[str, str]]:
+    """This module's copy of the seeded demo and a fresh session token per demo user."""
+    return demo_steward, demo_tokens(demo_steward)
 
 
 def open_pipelines(token: str) -> AppTest:

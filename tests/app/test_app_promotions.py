@@ -9,42 +9,22 @@ signed in as themselves. The tests run in order on one worker (one database).
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterator
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from core.domain.promotions import RequestStatus
-from core.setup.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, seed_demo
 from core.steward import Steward
-from testkit import REPO_ROOT, TEST_SCRYPT_N
+from testkit import REPO_ROOT, demo_tokens
 
 pytestmark = pytest.mark.xdist_group("app_promotions")
 ENTRYPOINT = str(REPO_ROOT / "app" / "streamlit_app.py")
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Steward, dict[str, str]]]:
-    data_dir = tmp_path_factory.mktemp("apptest_promotions") / "data"
-    env = {
-        "STEWARD_DATA_DIR": str(data_dir),
-        "STEWARD_SCRYPT_N": str(TEST_SCRYPT_N),
-        "STEWARD_SECRET_KEY": "apptest-secret-key-long-enough-0123456789",
-    }
-    with pytest.MonkeyPatch.context() as patch:
-        for key in [k for k in os.environ if k.startswith("STEWARD_")]:
-            patch.delenv(key)
-        for key, value in env.items():
-            patch.setenv(key, value)
-        steward = Steward()
-        steward.upgrade_database()
-        seed_demo(steward, REPO_ROOT / "sample_data", progress=lambda _line: None, quick=True)
-        tokens = {a.username: steward.auth.login(a.username, DEMO_PASSWORD).token for a in DEMO_ACCOUNTS}
-        yield steward, tokens
-        steward.close()
-        st.cache_resource.clear()
+def demo(demo_steward: Steward) -> tuple[Steward, dict[str, str]]:
+    """This module's copy of the seeded demo and a fresh session token per demo user."""
+    return demo_steward, demo_tokens(demo_steward)
 
 
 def open_page(token: str, page: str) -> AppTest:
@@ -159,6 +139,7 @@ def test_requesting_a_promotion_from_the_page(demo):
 
 
 def _editor_app() -> None:
+    # AppTest.from_function runs only this body: every import it needs must be in here.
     import streamlit as st
 
     from app.ui.policies import render_policy_editor

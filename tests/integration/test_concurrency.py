@@ -6,7 +6,7 @@ from pathlib import Path
 from core.domain.accounts import Actor
 from core.services.uow import UnitOfWork
 from core.steward import Steward
-from testkit import make_settings
+from testkit import make_settings, plain_main
 
 WORKERS, PER_WORKER = 4, 15
 
@@ -32,8 +32,9 @@ def test_concurrent_appends_from_processes_form_one_chain(steward, tmp_path, dat
     workers = [
         context.Process(target=_append, args=((str(tmp_path), database_url, w),)) for w in range(WORKERS)
     ]
-    for worker in workers:
-        worker.start()
+    with plain_main():
+        for worker in workers:
+            worker.start()
     for worker in workers:
         worker.join(timeout=180)
     for worker in workers:

@@ -18,7 +18,7 @@ from test_promotions_support import build_world, to_prod
 from core.domain.promotions import RequestStatus
 from core.errors import InvalidInput, StaleState, StewardError
 from core.steward import Steward
-from testkit import make_settings, sign_in
+from testkit import make_settings, plain_main, sign_in
 
 DEADLINE_S = 30.0
 
@@ -74,8 +74,9 @@ def test_last_approvals_and_two_executions_at_once(steward, clock, tmp_path, dat
         )
         for name, role in cast
     ]
-    for process in processes:
-        process.start()
+    with plain_main():
+        for process in processes:
+            process.start()
     outcomes = {}
     for _ in cast:
         name, outcome, detail = results.get(timeout=120)
