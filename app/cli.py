@@ -353,6 +353,10 @@ def monitors() -> None:
 @click.option("--window", required=True, help="day, week, month (with --time-column) or rows:N")
 @click.option("--time-column", default=None)
 @click.option("--labels", "labels_dataset", default=None, help="A registered labels data set.")
+@click.option(
+    "--labels-database", default=None, help="Or: a configured database (STEWARD_SOURCE_DATABASES)..."
+)
+@click.option("--labels-query", default=None, help="...and the SELECT that returns the labels.")
 @click.option("--id-column", default=None, help="Joins production rows to their labels.")
 @click.option("--label-column", default=None)
 @click.option("--mode", type=click.Choice(["fixed", "calibrated"]), default="fixed")

@@ -50,6 +50,8 @@ class Monitor:
     time_column: str | None
     window: str
     labels_dataset: str | None
+    labels_database: str | None
+    labels_query: str | None
     id_column: str | None
     label_column: str | None
     mode: str
@@ -57,6 +59,15 @@ class Monitor:
     enabled: bool
     created_at: datetime
     created_by: str
+
+    @property
+    def labels_source(self) -> str | None:
+        """Where delayed labels come from, in words."""
+        if self.labels_dataset:
+            return f"data set {self.labels_dataset}"
+        if self.labels_database:
+            return f"a query on database {self.labels_database}"
+        return None
 
 
 @dataclass(frozen=True)

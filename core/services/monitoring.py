@@ -44,6 +44,7 @@ from core.drift.performance import realised_performance
 from core.drift.profile import Profile, build_profile
 from core.drift.report import DriftOptions, DriftReport, compare
 from core.errors import AlreadyExists, InvalidInput, NotFound, StewardError
+from core.pipelines.sources import SqlSource
 from core.services import authz
 from core.services.catalog import DatasetService
 from core.services.context import ServiceContext
@@ -109,6 +110,8 @@ def to_monitor(row: MonitorRow, pipeline: str, environment: str) -> Monitor:
         time_column=row.time_column,
         window=row.window,
         labels_dataset=row.labels_dataset,
+        labels_database=row.labels_database,
+        labels_query=row.labels_query,
         id_column=row.id_column,
         label_column=row.label_column,
         mode=row.mode,
@@ -207,6 +210,8 @@ class MonitoringService:
         window: str,
         time_column: str | None = None,
         labels_dataset: str | None = None,
+        labels_database: str | None = None,
+        labels_query: str | None = None,
         id_column: str | None = None,
         label_column: str | None = None,
         mode: str = "fixed",
@@ -221,7 +226,21 @@ class MonitoringService:
             raise InvalidInput(f"mode {mode!r} must be fixed or calibrated")
         if every_minutes < 5:
             raise InvalidInput("a monitor runs at most every 5 minutes")
-        if labels_dataset and not (id_column and label_column):
+        if labels_dataset and (labels_database or labels_query):
+            raise InvalidInput("labels come from a data set or from a database query, not both")
+        if bool(labels_database) != bool(labels_query):
+            raise InvalidInput("labels from a database need both the database name and the query")
+        if labels_database:
+            configured = self.ctx.settings.source_databases
+            if labels_database not in configured:
+                known = ", ".join(sorted(configured)) or "none"
+                raise InvalidInput(
+                    f"labels database {labels_database!r} is not configured (configured: {known})"
+                )
+            SqlSource(
+                configured[labels_database], labels_query or "", label=labels_database
+            )  # checks the query
+        if (labels_dataset or labels_database) and not (id_column and label_column):
             raise InvalidInput("labels need an id column (to join on) and a label column")
         columns = {
             name: validate_label(value, name.replace("_", " "), max_length=200)
@@ -266,6 +285,8 @@ class MonitoringService:
                 time_column=columns.get("time_column"),
                 window=rule.text,
                 labels_dataset=labels_dataset or None,
+                labels_database=labels_database or None,
+                labels_query=labels_query or None,
                 id_column=columns.get("id_column"),
                 label_column=columns.get("label_column"),
                 mode=mode,
@@ -287,7 +308,7 @@ class MonitoringService:
                     "environment": environment,
                     "dataset": dataset,
                     "window": rule.text,
-                    "labels": labels_dataset,
+                    "labels": labels_dataset or (f"sql:{labels_database}" if labels_database else None),
                     "mode": mode,
                 },
             )
@@ -420,10 +441,29 @@ class MonitoringService:
         return results
 
     def _labels(self, monitor: Monitor) -> pd.DataFrame | None:
-        if not monitor.labels_dataset:
+        """Delayed labels, from a registered file or a query on a configured database, read at run time."""
+        if monitor.labels_database and monitor.labels_query:
+            configured = self.ctx.settings.source_databases
+            if monitor.labels_database not in configured:
+                raise InvalidInput(f"labels database {monitor.labels_database!r} is no longer configured")
+            source = SqlSource(
+                configured[monitor.labels_database],
+                monitor.labels_query,
+                label=monitor.labels_database,
+                max_bytes=self.ctx.settings.max_upload_bytes,
+            )
+            frame = source.load()
+        elif monitor.labels_dataset:
+            labels = self.datasets.get(monitor.labels_dataset)
+            frame = pd.read_csv(self.datasets.resolve(labels.path))
+        else:
             return None
-        labels = self.datasets.get(monitor.labels_dataset)
-        return pd.read_csv(self.datasets.resolve(labels.path))
+        for column in (monitor.id_column, monitor.label_column):
+            if column not in frame.columns:
+                raise InvalidInput(
+                    f"the labels have no column {column!r} (they have: {', '.join(map(str, frame.columns))})"
+                )
+        return frame
 
     def _performance(
         self,

@@ -220,3 +220,53 @@ def test_the_worker_jobs_checkpoint_and_run_due_monitors(steward, dana):
         connection.execute(text("UPDATE pipeline_versions SET artifact_sha256 = :h"), {"h": "0" * 64})
     with pytest.raises(RuntimeError, match="credit-default v1"):
         verify_artifacts(steward)
+
+
+def test_delayed_labels_can_come_from_a_database_query(steward, dana, tmp_path, clock, database_url):
+    """Labels arriving in a warehouse table are joined on the request id, like labels in a file."""
+    from sqlalchemy import create_engine
+
+    from testkit import make_settings
+
+    warehouse = f"sqlite:///{tmp_path / 'warehouse.db'}"
+    engine = create_engine(warehouse)
+    pd.read_csv(SAMPLE / "credit" / "labels.csv").to_sql("outcomes", engine, index=False)
+    engine.dispose()
+    with_warehouse = Steward(
+        make_settings(tmp_path, database_url, source_databases={"warehouse": warehouse}), clock=clock
+    )
+    name = deploy(with_warehouse, dana, "credit_default.toml")
+    for bad, message in [
+        ({"labels_database": "lake", "labels_query": "SELECT 1"}, "'lake' is not configured"),
+        ({"labels_database": "warehouse", "labels_query": "DELETE FROM outcomes"}, "single SELECT"),
+        ({"labels_database": "warehouse"}, "both the database name and the query"),
+    ]:
+        with pytest.raises(InvalidInput, match=message):
+            with_warehouse.monitoring.add_monitor(
+                dana,
+                pipeline=name,
+                environment="Dev",
+                dataset="credit/production",
+                window="rows:6000",
+                id_column="ID",
+                label_column="default_next_month",
+                **bad,
+            )
+    monitor = with_warehouse.monitoring.add_monitor(
+        dana,
+        pipeline=name,
+        environment="Dev",
+        dataset="credit/production",
+        window="rows:6000",
+        labels_database="warehouse",
+        labels_query="SELECT ID, default_next_month FROM outcomes",
+        id_column="ID",
+        label_column="default_next_month",
+    )
+    assert monitor.labels_source == "a query on database warehouse"
+    run = with_warehouse.monitoring.run(dana, monitor.id)
+    assert run.status == "ok", run.detail
+    (window,) = with_warehouse.monitoring.windows(name, "Dev")
+    assert window.performance is not None and window.performance["labelled"] == 6000
+    assert window.performance_status == "ok"
+    with_warehouse.close()

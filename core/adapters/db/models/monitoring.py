@@ -25,6 +25,8 @@ class MonitorRow(Base):
     time_column: Mapped[str | None] = mapped_column(String(200), nullable=True)
     window: Mapped[str] = mapped_column(String(32))
     labels_dataset: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    labels_database: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    labels_query: Mapped[str | None] = mapped_column(Text, nullable=True)
     id_column: Mapped[str | None] = mapped_column(String(200), nullable=True)
     label_column: Mapped[str | None] = mapped_column(String(200), nullable=True)
     mode: Mapped[str] = mapped_column(String(16), default="fixed")

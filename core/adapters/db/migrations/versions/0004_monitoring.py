@@ -39,6 +39,8 @@ def upgrade() -> None:
         sa.Column("time_column", sa.String(length=200), nullable=True),
         sa.Column("window", sa.String(length=32), nullable=False),
         sa.Column("labels_dataset", sa.String(length=100), nullable=True),
+        sa.Column("labels_database", sa.String(length=100), nullable=True),
+        sa.Column("labels_query", sa.Text(), nullable=True),
         sa.Column("id_column", sa.String(length=200), nullable=True),
         sa.Column("label_column", sa.String(length=200), nullable=True),
         sa.Column("mode", sa.String(length=16), nullable=False),
