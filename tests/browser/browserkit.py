@@ -240,7 +240,9 @@ def warm_up(browser: Browser, app: AppServer) -> None:
 _WATCH_RUNS = """() => {
   const app = document.querySelector('[data-testid="stApp"]');
   window.__stewardRuns = 0;
+  window.__stewardRedrawn = false;
   if (window.__stewardWatch) window.__stewardWatch.disconnect();
+  if (window.__stewardDraw) window.__stewardDraw.disconnect();
   window.__stewardWatch = new MutationObserver((records) => {
     const ran = records.some(r => r.oldValue === 'running');
     if (ran || app.getAttribute('data-test-script-state') === 'running') window.__stewardRuns += 1;
@@ -248,9 +250,14 @@ _WATCH_RUNS = """() => {
   window.__stewardWatch.observe(
     app, {attributes: true, attributeOldValue: true, attributeFilter: ['data-test-script-state']}
   );
+  // Under load the browser can receive a whole short run (started, deltas, finished) in one
+  // batch, and React then never shows the "running" state: a redrawn main area is the other proof.
+  window.__stewardDraw = new MutationObserver(() => { window.__stewardRedrawn = true; });
+  const main = document.querySelector('[data-testid="stMain"]') || app;
+  window.__stewardDraw.observe(main, {childList: true, subtree: true});
 }"""
-_RUN_FINISHED = """() => window.__stewardRuns > 0 && document.querySelector('[data-testid="stApp"]')
-  .getAttribute('data-test-script-state') === 'notRunning'"""
+_RUN_FINISHED = """() => (window.__stewardRuns > 0 || window.__stewardRedrawn)
+  && document.querySelector('[data-testid="stApp"]').getAttribute('data-test-script-state') === 'notRunning'"""
 
 
 def settle(page: Page, timeout_ms: int = TIMEOUT_MS) -> None:
@@ -272,12 +279,14 @@ def act(page: Page, action: Callable[[], object]) -> None:
     """Do ``action`` (a click...) and wait until the script run it caused has finished drawing.
 
     Watching the run state flip to running and back is exact, where polling
-    for "not running" could return before the run even started.
+    for "not running" could return before the run even started; a redrawn main
+    area counts too, for a short run the browser received in one batch.
     """
     page.evaluate(_WATCH_RUNS)
     action()
     try:
         page.wait_for_function(_RUN_FINISHED, polling=50)
+        settle(page)
     except PlaywrightTimeoutError:
         runs = page.evaluate("() => window.__stewardRuns")
         state = page.locator('[data-testid="stApp"]').get_attribute("data-test-script-state")
