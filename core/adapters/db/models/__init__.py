@@ -10,6 +10,7 @@ from core.adapters.db.models.accounts import (
     UserRoleRow,
     UserRow,
 )
+from core.adapters.db.models.alerts import AlertRow
 from core.adapters.db.models.audit import AuditEventRow, AuditHeadRow
 from core.adapters.db.models.base import Base, UTCDateTime
 from core.adapters.db.models.catalog import DatasetRow
@@ -25,6 +26,7 @@ from core.adapters.db.models.promotions import (
 from core.adapters.db.models.registry import PipelineRow, PipelineVersionRow, ReferenceProfileRow
 
 __all__ = [
+    "AlertRow",
     "AuditEventRow",
     "AuditHeadRow",
     "Base",
