@@ -27,6 +27,7 @@ from core.services.infrastructure import InfrastructureService
 from core.services.jobs import JobService
 from core.services.monitoring import MonitoringService
 from core.services.overview import OverviewService
+from core.services.predictions import PredictionLog
 from core.services.promotions import PromotionService
 from core.services.registry import PipelineService
 from core.services.signals import SignalService
@@ -99,6 +100,11 @@ class Steward:
     @cached_property
     def monitoring(self) -> MonitoringService:
         return MonitoringService(self.ctx)
+
+    @cached_property
+    def predictions(self) -> PredictionLog:
+        """What each deployment answered: the log drift and performance windows are cut from."""
+        return PredictionLog(self.ctx)
 
     @cached_property
     def signals(self) -> SignalService:

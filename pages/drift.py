@@ -6,6 +6,7 @@ import streamlit as st
 from app.ui.charts_drift import VERDICT_WORDS, distribution_overlay, verdict_timeline
 from app.ui.guard import flash, require
 from app.ui.text import md, plain, when
+from core.domain.monitoring import rollup_periods
 from core.domain.permissions import Action, is_allowed
 from core.domain.registry import PRIMARY_METRIC
 from core.errors import StewardError
@@ -56,7 +57,8 @@ else:
                 "Run now",
                 key="drift_run",
                 type="primary",
-                help="Score the data with what serves now and check it",
+                help="Score the production rows not answered yet with what serves now, log them, "
+                "and check the prediction log",
             )
         ):
             with st.spinner("Scoring and comparing..."):
@@ -92,8 +94,43 @@ else:
                 else "Fixed thresholds (see docs/drift.md for the defaults and why)."
             )
         )
+        logged = steward.predictions.summary(choice.pipeline_name, choice.environment)
+        if logged.predictions:
+            versions = ", ".join(f"v{number}: {count:,}" for number, count in logged.by_version)
+            st.caption(
+                f"Prediction log of {choice.pipeline_name} in {choice.environment}: {logged.predictions:,} "
+                f"requests answered ({versions}), events from {when(logged.first_event)} to "
+                f"{when(logged.last_event)}. Windows are cut from this log; labels join on its request ids."
+            )
         task = steward.pipelines.get(choice.pipeline_name).task
         st.plotly_chart(verdict_timeline(windows, PRIMARY_METRIC.get(task)), config={"displaylogo": False})
+        periods = rollup_periods(choice.window)
+        period = st.segmented_control(
+            "Roll windows up into",
+            periods,
+            key="drift_rollup",
+            help="Longer windows judged from the merged profiles of the windows inside them: "
+            "no production row is read again.",
+        )
+        if period:
+            rollups = monitoring.rollup(choice.pipeline_name, choice.environment, period)
+            st.dataframe(
+                pd.DataFrame(
+                    [
+                        {
+                            "Window": plain(r.label),
+                            "Windows merged": r.windows,
+                            "Rows": r.rows,
+                            "Verdict": VERDICT_WORDS.get(r.verdict, r.verdict),
+                            "Predictions": VERDICT_WORDS.get(r.prediction_verdict or "", "-"),
+                            "Moved most": plain(", ".join(r.drifted[:5]) or "-"),
+                            "Why": plain(r.reason, 400),
+                        }
+                        for r in rollups
+                    ]
+                ),
+                hide_index=True,
+            )
         st.dataframe(
             pd.DataFrame(
                 [
@@ -120,7 +157,15 @@ else:
         )
         st.subheader(f"Window {pick.label}")
         st.write(md(pick.reason, 2000))
-        columns = sorted(pick.report.get("columns", []), key=lambda c: -float(c.get("severity") or 0))
+        st.caption(
+            "Columns that drifted first, the largest change first: the effect size is the Jensen-Shannon "
+            "distance between the training and production distributions (0 = identical, 1 = nothing in "
+            "common), whatever test decided the column."
+        )
+        columns = sorted(
+            pick.report.get("columns", []),
+            key=lambda c: (c.get("drift") is not True, -float(c.get("effect_size") or 0)),
+        )
         st.dataframe(
             pd.DataFrame(
                 [
@@ -132,7 +177,8 @@ else:
                         "Statistic": figure(c.get("statistic")),
                         "Threshold": figure(c.get("threshold")),
                         "p-value": figure(c.get("p_value")),
-                        "Effect vs threshold": figure(c.get("severity")),
+                        "Effect size": figure(c.get("effect_size")),
+                        "Past threshold": figure(c.get("severity")),
                         "Drift": c.get("status"),
                     }
                     for c in columns
@@ -200,7 +246,7 @@ if runs:
                     "Environment": r.environment,
                     "Data": plain(r.dataset),
                     "Status": r.status,
-                    "Rows": r.rows,
+                    "New predictions": r.rows,
                     "Seconds": round(r.seconds, 1),
                     "By": plain(r.actor),
                     "Detail": plain(r.detail, 300),

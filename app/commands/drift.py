@@ -100,13 +100,27 @@ def render_text(report: DriftReport) -> str:
         f"current {report.current_rows:,} rows",
         "",
     ]
-    header = ("column", "kind", "role", "test", "statistic", "threshold", "p-value", "drift")
+    header = ("column", "kind", "role", "test", "statistic", "threshold", "p-value", "effect", "drift")
     rows = [header]
-    for c in report.columns:
+    # Drifted columns first, largest effect (Jensen-Shannon distance) first: what moved most leads.
+    ranked = sorted(report.columns, key=lambda c: (c.drift is not True, -(c.effect_size or 0.0)))
+    for c in ranked:
         p = c.adjusted_p_value if c.adjusted_p_value is not None else c.p_value
         drift = "insufficient" if c.drift is None else ("DRIFT" if c.drift else "no")
         threshold = _fmt(c.threshold) + (" (adj. p)" if c.threshold_on == "adjusted_p_value" else "")
-        rows.append((c.name, c.kind, c.role, c.test or "-", _fmt(c.statistic), threshold, _fmt(p), drift))
+        rows.append(
+            (
+                c.name,
+                c.kind,
+                c.role,
+                c.test or "-",
+                _fmt(c.statistic),
+                threshold,
+                _fmt(p),
+                _fmt(c.effect_size),
+                drift,
+            )
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     for r in rows:
         lines.append("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip())

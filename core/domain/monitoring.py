@@ -115,10 +115,37 @@ class DriftWindow:
     created_at: datetime
 
     def drifted_columns(self) -> list[Mapping[str, Any]]:
-        """Feature columns that drifted, largest effect first."""
+        """Feature columns that drifted, largest effect size (Jensen-Shannon distance) first."""
         columns = [
             c
             for c in self.report.get("columns", [])
             if c.get("drift") is True and c.get("role") != "prediction"
         ]
-        return sorted(columns, key=lambda c: -float(c.get("severity") or 0.0))
+        return sorted(columns, key=lambda c: -float(c.get("effect_size") or 0.0))
+
+
+ROLLUP_PERIODS = ("week", "month", "quarter", "year", "all")
+_PERIOD_RANK = {"day": 0, "week": 1, "month": 2, "quarter": 3, "year": 4, "all": 5}
+
+
+def rollup_periods(window: str) -> tuple[str, ...]:
+    """The periods a monitor's windows can be rolled up into: only longer ones (rows:N windows: all)."""
+    rank = _PERIOD_RANK.get(window)
+    if rank is None:
+        return ("all",)
+    return tuple(p for p in ROLLUP_PERIODS if _PERIOD_RANK[p] > rank)
+
+
+@dataclass(frozen=True)
+class DriftRollup:
+    """A longer window judged from the merged profiles of the windows inside it (no row read again)."""
+
+    label: str
+    start: datetime | None
+    windows: int
+    rows: int
+    verdict: str
+    reason: str
+    prediction_verdict: str | None
+    drifted: tuple[str, ...]  # largest effect first
+    exact: bool  # False when a merged profile was thinned to its point budget

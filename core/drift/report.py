@@ -113,6 +113,7 @@ class ColumnResult:
     error_bound: float | None = 0.0
     false_alarm_rate: float | None = None
     null_quantile: float | None = None
+    effect_size: float | None = None  # Jensen-Shannon distance, whatever the test: ranks columns
 
     @property
     def status(self) -> Status:
@@ -149,6 +150,7 @@ class ColumnResult:
             "error_bound": _json_float(self.error_bound),
             "false_alarm_rate": _json_float(self.false_alarm_rate),
             "null_quantile": _json_float(self.null_quantile),
+            "effect_size": _json_float(self.effect_size),
         }
 
 
@@ -253,6 +255,7 @@ class _Pending:
     exact: bool = True
     error_bound: float | None = 0.0
     null_quantile: float | None = None
+    effect: float | None = None
     insufficient: bool = False
 
 
@@ -284,6 +287,24 @@ def _error_bound(test: DriftTest, ref: NumericSummary, cur: NumericSummary) -> f
     return None
 
 
+def _effect_size(
+    test: DriftTest, outcome: Outcome, data: NumericPair | tuple[CategoricalSummary, CategoricalSummary]
+) -> float:
+    """The Jensen-Shannon distance between the two distributions: one scale for every column and test.
+
+    A p-value says how sure we are that something moved, not how far; ranking
+    drifted columns needs how far, comparable between a KS column and a
+    chi-squared one.
+    """
+    if test.name == "jensenshannon":
+        return outcome.statistic
+    js = REGISTRY["jensenshannon"]
+    if isinstance(data, NumericPair):
+        assert js.numeric is not None
+        return js.numeric(data).statistic
+    return js.run(*data).statistic
+
+
 def _evaluate(
     spec: ColumnSpec,
     ref: ColumnProfile,
@@ -305,6 +326,7 @@ def _evaluate(
         pair = NumericPair(ref.numeric, cur.numeric)
         assert test.numeric is not None
         outcome = test.numeric(pair)
+        pending.effect = _effect_size(test, outcome, pair)
         pending.exact = ref.numeric.exact and cur.numeric.exact
         pending.error_bound = _error_bound(test, ref.numeric, cur.numeric)
         if options.mode == "calibrated":
@@ -322,6 +344,7 @@ def _evaluate(
     else:
         assert ref.categorical is not None and cur.categorical is not None
         outcome = test.run(ref.categorical, cur.categorical)
+        pending.effect = _effect_size(test, outcome, (ref.categorical, cur.categorical))
         if options.mode == "calibrated":
             rng = cal.column_rng(options.seed, spec.name)
             cnull = cal.calibrate_categorical(
@@ -404,6 +427,7 @@ def _finish(pending: list[_Pending], options: DriftOptions) -> list[ColumnResult
                 error_bound=p.error_bound,
                 false_alarm_rate=options.fdr if options.mode == "calibrated" else None,
                 null_quantile=p.null_quantile,
+                effect_size=p.effect,
             )
         )
     return results
@@ -427,7 +451,7 @@ def _verdict(results: Sequence[ColumnResult], current_rows: int, what: str, opti
             "insufficient",
             f"no {what} column has enough data (minimum {options.min_rows} values on each side)",
         )
-    drifted = sorted((r for r in checked if r.drift), key=lambda r: -r.severity())
+    drifted = sorted((r for r in checked if r.drift), key=lambda r: -(r.effect_size or 0.0))
     note = f"; {unchecked} not checked for lack of data" if unchecked else ""
     guarantee = (
         f" (under no drift this verdict is wrong at most {options.fdr:g} of the time)"

@@ -1,12 +1,14 @@
 """Batch pipelines on production data, and the drift, data-quality and performance monitors they feed.
 
-A run scores a production data set with the version serving in an
-environment, cuts it into windows, and compares each window with the
-version's reference profile (stored at training time, so the training set is
-never reloaded). The run, every window's findings and its profile (mergeable
-later into longer windows) are written in one transaction; a run that fails is
-recorded as failed, which is how "did my data pipeline run without errors?"
-gets its answer.
+A run is a batch pipeline and a monitor in one job: it scores the production
+rows the deployment has not answered yet with the version serving there,
+appends them to the deployment's prediction log, then reads that version's
+log back window by window and compares each window with the version's
+reference profile (stored at training time, so the training set is never
+reloaded). The new log rows, the run, every window's findings and its profile
+(mergeable later into longer windows) are written in one transaction; a run
+that fails is recorded as failed, which is how "did my data pipeline run
+without errors?" gets its answer.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -35,19 +37,28 @@ from core.adapters.db.models import (
 )
 from core.domain.accounts import Actor
 from core.domain.audit import Outcome
-from core.domain.monitoring import BatchRun, DriftWindow, Monitor, WindowRule, parse_window
+from core.domain.monitoring import (
+    BatchRun,
+    DriftRollup,
+    DriftWindow,
+    Monitor,
+    WindowRule,
+    parse_window,
+    rollup_periods,
+)
 from core.domain.names import validate_label
 from core.domain.permissions import Action, Tier
 from core.domain.registry import PipelineVersion
 from core.drift.overlay import categorical_overlay, numeric_overlay
 from core.drift.performance import realised_performance
-from core.drift.profile import Profile, build_profile
+from core.drift.profile import Profile, build_profile, merge
 from core.drift.report import DriftOptions, DriftReport, compare
 from core.errors import AlreadyExists, InvalidInput, NotFound, StewardError
 from core.pipelines.sources import SqlSource
 from core.services import authz
 from core.services.catalog import DatasetService
 from core.services.context import ServiceContext
+from core.services.predictions import EVENT_TIME, PREDICTED_LABEL, REQUEST_ID, PredictionLog, ScoredBatch
 from core.services.registry import PREDICTION_COLUMN, PipelineService
 from core.services.uow import UnitOfWork
 
@@ -61,20 +72,37 @@ class Window:
     frame: pd.DataFrame
 
 
-def cut_windows(frame: pd.DataFrame, rule: WindowRule, time_column: str | None) -> Iterator[Window]:
-    """Calendar windows of a time column, or slices of N rows in file order."""
-    if rule.rows:
-        for position, first in enumerate(range(0, len(frame), rule.rows)):
-            part = frame.iloc[first : first + rule.rows]
-            yield Window(position, f"rows {first + 1}-{first + len(part)}", None, None, part)
-        return
-    assert time_column is not None and rule.period is not None
+def request_ids(values: pd.Series) -> pd.Series:
+    """Request ids as text; whole numbers lose a trailing ".0", so an id column read as floats still joins."""
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        numbers = pd.to_numeric(values)
+        if numbers.notna().all() and (numbers == numbers.round()).all():
+            return numbers.astype("int64").astype(str)
+    if values.isna().any():
+        raise InvalidInput(f"id column {values.name!r} has an empty value: each request needs an id")
+    return values.astype(str)
+
+
+def event_times(frame: pd.DataFrame, time_column: str) -> pd.Series:
+    """The time column as UTC timestamps; a value that is not a date is refused, naming it."""
     if time_column not in frame.columns:
         raise InvalidInput(f"time column {time_column!r} is not in the production data")
     stamps = pd.to_datetime(frame[time_column], errors="coerce", utc=True)
     if stamps.isna().any():
         bad = frame.loc[stamps.isna(), time_column].iloc[0]
         raise InvalidInput(f"time column {time_column!r} holds a value that is not a date: {str(bad)[:40]!r}")
+    return stamps
+
+
+def cut_windows(frame: pd.DataFrame, rule: WindowRule, time_column: str | None) -> Iterator[Window]:
+    """Calendar windows of a time column, or slices of N rows in log order."""
+    if rule.rows:
+        for position, first in enumerate(range(0, len(frame), rule.rows)):
+            part = frame.iloc[first : first + rule.rows]
+            yield Window(position, f"rows {first + 1}-{first + len(part)}", None, None, part)
+        return
+    assert time_column is not None and rule.period is not None
+    stamps = event_times(frame, time_column)
     freq = {"day": "D", "week": "W-MON", "month": "M"}[rule.period]
     periods = stamps.dt.tz_localize(None).dt.to_period(freq)
     for position, (period, part) in enumerate(frame.groupby(periods, sort=True)):
@@ -182,6 +210,7 @@ class MonitoringService:
         self.ctx = ctx
         self.pipelines = PipelineService(ctx)
         self.datasets = DatasetService(ctx)
+        self.log = PredictionLog(ctx)
 
     # ---- monitors ------------------------------------------------------------
     def monitors(self) -> builtins.list[Monitor]:
@@ -340,7 +369,7 @@ class MonitoringService:
 
     # ---- running -------------------------------------------------------------
     def run(self, actor: Actor, monitor_id: int) -> BatchRun:
-        """Score the monitor's data with what serves now; record drift, quality and performance per window."""
+        """Score and log the production rows not answered yet; judge the serving version's log per window."""
         monitor = self.monitor(monitor_id)
         tier = self._tier(monitor.environment)
         authz.check(
@@ -353,12 +382,19 @@ class MonitoringService:
             what=f"run {monitor.pipeline_name} on {monitor.dataset}",
         )
         started, clock_started = self.ctx.clock.now(), time.perf_counter()
+        run_id = uuid.uuid4().hex
         version: PipelineVersion | None = None
         try:
             version = self._serving(monitor)
             production = self.datasets.get(monitor.dataset)
             frame = pd.read_csv(self.datasets.resolve(production.path))
-            results = self._evaluate(monitor, version, frame)
+            batch, answered_before = self._score_new(monitor, version, production.sha256, frame)
+            logged = self.log.frame(monitor.pipeline_name, monitor.environment, version.id, PREDICTION_COLUMN)
+            if len(batch):
+                new = batch.frame(PREDICTION_COLUMN)
+                logged = pd.concat([logged, new], ignore_index=True) if len(logged) else new
+                logged = logged.sort_values(EVENT_TIME, kind="stable", ignore_index=True)
+            results = self._evaluate(monitor, version, logged)
         except StewardError as problem:
             return self._record_run(
                 actor,
@@ -366,24 +402,69 @@ class MonitoringService:
                 version,
                 started,
                 clock_started,
+                run_id=run_id,
                 status="failed",
                 detail=str(problem),
-                rows=0,
+                batch=None,
                 results=[],
                 sha256="",
             )
-        detail = self._summary(results)
+        logged_words = f"{len(batch)} new prediction(s) logged" + (
+            f" ({answered_before} answered before)" if answered_before else ""
+        )
         return self._record_run(
             actor,
             monitor,
             version,
             started,
             clock_started,
+            run_id=run_id,
             status="ok",
-            detail=detail,
-            rows=len(frame),
+            detail=f"{logged_words}; {self._summary(results)}",
+            batch=batch,
             results=results,
             sha256=production.sha256,
+        )
+
+    def _score_new(
+        self, monitor: Monitor, version: PipelineVersion, sha256: str, frame: pd.DataFrame
+    ) -> tuple[ScoredBatch, int]:
+        """The rows of ``frame`` this deployment has not answered, scored; and how many it had answered."""
+        if frame.empty:
+            raise InvalidInput(f"data set {monitor.dataset} has no rows")
+        if monitor.id_column:
+            if monitor.id_column not in frame.columns:
+                raise InvalidInput(f"id column {monitor.id_column!r} is not in the production data")
+            ids = request_ids(frame[monitor.id_column])
+            repeated = ids[ids.duplicated()]
+            if len(repeated):
+                raise InvalidInput(
+                    f"id column {monitor.id_column!r} repeats {repeated.iloc[0][:40]!r}: "
+                    "each request needs its own id"
+                )
+        else:  # rows of this exact file: a changed file is new data
+            ids = pd.Series([f"{sha256[:16]}:{i}" for i in range(len(frame))], index=frame.index)
+        if monitor.time_column:
+            stamps = event_times(frame, monitor.time_column)
+        else:
+            stamps = pd.Series(pd.Timestamp(self.ctx.clock.now()), index=frame.index)
+        known = self.log.known(monitor.pipeline_name, monitor.environment, ids)
+        fresh = ~ids.isin(known)
+        new = frame.loc[fresh]
+        drop = [c for c in (monitor.id_column, monitor.time_column) if c and c in frame.columns]
+        if new.empty:
+            empty = new.drop(columns=drop)
+            return ScoredBatch([], [], empty, [], None), len(frame)
+        scores = self.pipelines.score(version, new)
+        return (
+            ScoredBatch(
+                request_ids=ids[fresh].tolist(),
+                event_times=[stamp.to_pydatetime() for stamp in stamps[fresh]],
+                features=new.drop(columns=drop).reset_index(drop=True),
+                predictions=[float(v) for v in scores[PREDICTION_COLUMN]],
+                labels=scores["label"].tolist() if "label" in scores else None,
+            ),
+            int((~fresh).sum()),
         )
 
     def _tier(self, environment: str) -> Tier:
@@ -404,25 +485,23 @@ class MonitoringService:
         )
 
     def _evaluate(
-        self, monitor: Monitor, version: PipelineVersion, frame: pd.DataFrame
+        self, monitor: Monitor, version: PipelineVersion, logged: pd.DataFrame
     ) -> builtins.list[_WindowResult]:
-        if frame.empty:
-            raise InvalidInput(f"data set {monitor.dataset} has no rows")
+        if logged.empty:  # a version deployed after the last batch: nothing of its own to judge yet
+            return []
         reference = self.pipelines.reference_profile(version.id)
-        scores = self.pipelines.score(version, frame)
         labels = self._labels(monitor)
         options = DriftOptions(mode=monitor.mode)  # type: ignore[arg-type]
-        drop = [c for c in (monitor.id_column, monitor.time_column) if c and c in frame.columns]
+        bookkeeping = [c for c in (REQUEST_ID, EVENT_TIME, PREDICTED_LABEL) if c in logged.columns]
         rule = parse_window(monitor.window, monitor.time_column)
         results = []
-        for window in cut_windows(frame, rule, monitor.time_column):
-            inputs = window.frame.drop(columns=drop)
-            inputs = inputs.assign(**{PREDICTION_COLUMN: scores.loc[window.frame.index, PREDICTION_COLUMN]})
+        for window in cut_windows(logged, rule, EVENT_TIME if rule.period else None):
+            inputs = window.frame.drop(columns=bookkeeping)
             report = compare(reference, inputs, options)
             profile = build_profile(inputs, schema=reference.schema, max_points=reference.max_points)
             performance = None
             if labels is not None:
-                performance = self._performance(monitor, version, window, scores, labels)
+                performance = self._performance(monitor, version, window, labels)
             stored = report_dict(report)
             results.append(
                 _WindowResult(
@@ -470,23 +549,26 @@ class MonitoringService:
         monitor: Monitor,
         version: PipelineVersion,
         window: Window,
-        scores: pd.DataFrame,
         labels: pd.DataFrame,
     ) -> dict[str, Any]:
+        """Realised metrics of one window: its logged predictions joined with the labels on the request id."""
         assert monitor.id_column and monitor.label_column
+        frame = window.frame
+        classification = version.task == "classification"
+        predicted = PREDICTED_LABEL if classification and PREDICTED_LABEL in frame else PREDICTION_COLUMN
         predictions = pd.DataFrame(
             {
-                "id": window.frame[monitor.id_column].to_numpy(),
-                "predicted": scores.loc[
-                    window.frame.index, "label" if "label" in scores else PREDICTION_COLUMN
-                ].to_numpy(),
-                "score": scores.loc[window.frame.index, PREDICTION_COLUMN].to_numpy(),
+                "id": frame[REQUEST_ID].to_numpy(),
+                "predicted": frame[predicted].to_numpy(),
+                "score": frame[PREDICTION_COLUMN].to_numpy(),
             }
         )
-        joined_labels = labels[[monitor.id_column, monitor.label_column]].rename(
-            columns={monitor.id_column: "id", monitor.label_column: "actual"}
+        joined_labels = pd.DataFrame(
+            {
+                "id": request_ids(labels[monitor.id_column]).to_numpy(),
+                "actual": labels[monitor.label_column].to_numpy(),
+            }
         )
-        classification = version.task == "classification"
         baseline = {k: v for k, v in version.metrics.items() if isinstance(v, float)}
         report = realised_performance(
             predictions,
@@ -502,6 +584,8 @@ class MonitoringService:
 
     @staticmethod
     def _summary(results: builtins.list[_WindowResult]) -> str:
+        if not results:
+            return "the serving version has answered no requests here yet: no window to judge"
         drifted = [r.window.label for r in results if r.verdict == "drift"]
         degraded = [
             r.window.label for r in results if r.performance and r.performance.get("status") == "degraded"
@@ -522,17 +606,16 @@ class MonitoringService:
         started: datetime,
         clock_started: float,
         *,
+        run_id: str,
         status: str,
         detail: str,
-        rows: int,
+        batch: ScoredBatch | None,
         results: builtins.list[_WindowResult],
         sha256: str,
     ) -> BatchRun:
-        run_id = uuid.uuid4().hex
+        rows = len(batch) if batch is not None else 0
         finished = self.ctx.clock.now()
         if finished == started:  # a fixed clock in tests: record the real duration
-            from datetime import timedelta
-
             finished = started + timedelta(seconds=time.perf_counter() - clock_started)
         with UnitOfWork(self.ctx) as uow:
             pipeline_row = uow.session.scalar(
@@ -557,6 +640,16 @@ class MonitoringService:
             )
             uow.session.add(row)
             uow.session.flush()
+            if batch is not None and len(batch):
+                assert version is not None
+                self.log.append(
+                    uow,
+                    batch,
+                    pipeline=monitor.pipeline_name,
+                    environment=monitor.environment,
+                    version_id=version.id,
+                    source=f"batch:{run_id}",
+                )
             for result in results:
                 assert version is not None
                 uow.session.add(
@@ -664,12 +757,95 @@ class MonitoringService:
         data = categorical_overlay(ref_column, cur_column)
         return None if data is None else {"kind": "categorical", **data}
 
+    def rollup(self, pipeline: str, environment: str, period: str) -> builtins.list[DriftRollup]:
+        """The latest run's windows merged into longer ones (hour into day into week) and judged again.
+
+        Window profiles are mergeable, so a month or a year is judged from the
+        profiles stored with its windows: no production row is read again.
+        """
+        with UnitOfWork(self.ctx, write=False) as uow:
+            pipeline_row = uow.session.scalar(select(PipelineRow).where(PipelineRow.name == pipeline))
+            if pipeline_row is None:
+                raise NotFound(f"no pipeline named {pipeline[:100]!r}")
+            run = uow.session.execute(
+                select(BatchRunRow.id, MonitorRow.window)
+                .join(MonitorRow, MonitorRow.id == BatchRunRow.monitor_id)
+                .where(
+                    BatchRunRow.pipeline_id == pipeline_row.id,
+                    BatchRunRow.environment == environment,
+                    BatchRunRow.status == "ok",
+                )
+                .order_by(BatchRunRow.started_at.desc())
+                .limit(1)
+            ).first()
+            if run is None:
+                return []
+            allowed = rollup_periods(run.window)
+            if period not in allowed:
+                raise InvalidInput(
+                    f"windows of {run.window!r} roll up into {', '.join(allowed)}, not {period!r}"
+                )
+            rows = uow.session.scalars(
+                select(DriftWindowRow)
+                .where(DriftWindowRow.batch_run_id == run.id)
+                .order_by(DriftWindowRow.position)
+            ).all()
+            parts = [(row.window_start, row.version_id, row.report_json, row.profile) for row in rows]
+        if not parts:
+            return []
+        groups: dict[str, builtins.list[tuple[datetime | None, bytes]]] = {}
+        for start, _version, _report, blob in parts:
+            groups.setdefault(_period_label(start, period), []).append((start, blob))
+        version_id = parts[-1][1]
+        mode = json.loads(parts[-1][2]).get("mode", "fixed")
+        reference = self.pipelines.reference_profile(version_id)
+        rollups = []
+        for label, members in groups.items():
+            profiles = [Profile.from_bytes(blob) for _, blob in members]
+            merged = profiles[0] if len(profiles) == 1 else merge(*profiles)
+            report = compare(reference, merged, DriftOptions(mode=mode))
+            starts = [start for start, _ in members if start is not None]
+            drifted = sorted(
+                (c for c in report.columns if c.drift and c.role != "prediction"),
+                key=lambda c: -(c.effect_size or 0.0),
+            )
+            rollups.append(
+                DriftRollup(
+                    label=label,
+                    start=min(starts) if starts else None,
+                    windows=len(members),
+                    rows=merged.rows,
+                    verdict=report.verdict.status,
+                    reason=report.verdict.reason,
+                    prediction_verdict=report.prediction_verdict.status
+                    if report.prediction_verdict
+                    else None,
+                    drifted=tuple(c.name for c in drifted),
+                    exact=all(c.exact for c in report.columns),
+                )
+            )
+        return rollups
+
     def batch_health(self) -> builtins.list[BatchRun]:
         """The latest run of each monitor: did the data pipelines run without errors?"""
         latest: dict[int | None, BatchRun] = {}
         for run in self.runs(limit=500):
             latest.setdefault(run.monitor_id, run)
         return sorted(latest.values(), key=lambda run: (run.pipeline_name, run.environment))
+
+
+def _period_label(start: datetime | None, period: str) -> str:
+    """Which longer window a window starting at ``start`` falls in."""
+    if period == "all" or start is None:
+        return "all windows"
+    if period == "week":
+        monday = (start - timedelta(days=start.weekday())).date()
+        return f"week of {monday:%Y-%m-%d}"
+    if period == "month":
+        return f"{start:%Y-%m}"
+    if period == "quarter":
+        return f"{start.year}-Q{(start.month - 1) // 3 + 1}"
+    return f"{start.year}"
 
 
 def drift_share(windows: builtins.list[DriftWindow]) -> float:

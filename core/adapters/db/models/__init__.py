@@ -16,6 +16,7 @@ from core.adapters.db.models.base import Base, UTCDateTime
 from core.adapters.db.models.catalog import DatasetRow
 from core.adapters.db.models.environments import EnvironmentRow
 from core.adapters.db.models.monitoring import BatchRunRow, DriftWindowRow, JobRunRow, MonitorRow
+from core.adapters.db.models.predictions import PredictionRow
 from core.adapters.db.models.promotions import (
     DeploymentRow,
     LedgerEntryRow,
@@ -42,6 +43,7 @@ __all__ = [
     "MonitorRow",
     "PipelineRow",
     "PipelineVersionRow",
+    "PredictionRow",
     "PromotionApprovalRow",
     "PromotionRequestRow",
     "ReferenceProfileRow",
