@@ -4,15 +4,29 @@ A few free attempts, then each further one must wait twice as long as the
 last, up to a cap. Counters are kept per account *and* per source, in the
 database, so that several app processes share them; unknown user names are
 counted exactly like known ones so the answer reveals nothing.
+
+An attempt is *claimed* (counted as a failure) in the same transaction that
+decides it need not wait, before its password is checked, and refunded if the
+password was right. Checking first and counting afterwards would let guesses
+that arrive together all read "no wait" before any of them was counted.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 # Failures older than this are forgiven.
 FORGET_AFTER = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Counter:
+    """One stored counter: consecutive failures and when the last one was counted."""
+
+    failures: int = 0
+    last_failure_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -37,6 +51,30 @@ class ThrottlePolicy:
         if last_failure is None or now - last_failure > FORGET_AFTER:
             return 0
         return failures
+
+    def seconds_to_wait(self, counters: Iterable[Counter], now: datetime) -> int:
+        """Whole seconds before another attempt may be checked (0: go ahead); the strictest counter wins."""
+        wait = 0.0
+        for counter in counters:
+            failures = self.effective_failures(counter.failures, counter.last_failure_at, now)
+            until = self.blocked_until(failures, counter.last_failure_at)
+            if until is not None and until > now:
+                wait = max(wait, (until - now).total_seconds())
+        return int(wait + 0.999)
+
+    def claim(self, counter: Counter, now: datetime) -> Counter:
+        """The counter with this attempt counted as a failure, until its password proves otherwise."""
+        return Counter(self.effective_failures(counter.failures, counter.last_failure_at, now) + 1, now)
+
+    def refund(self, current: Counter, claimed: Counter, before: Counter) -> Counter:
+        """Take back a claim whose password was right.
+
+        If nothing was counted since the claim, the counter is exactly as it was
+        before; otherwise only the one failure is taken off.
+        """
+        if current == claimed:
+            return before
+        return Counter(max(0, current.failures - 1), current.last_failure_at)
 
 
 def throttle_keys(username: str, source: str | None) -> list[str]:

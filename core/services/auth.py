@@ -17,19 +17,20 @@ import unicodedata
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from functools import cached_property
 from typing import Any
 
 from sqlalchemy import select
 
+from core.adapters.db.bulk import insert_new
 from core.adapters.db.models import LoginThrottleRow, SessionRow, UserRow
 from core.domain.accounts import Actor, SessionInfo
 from core.domain.audit import Outcome, canonical_json
 from core.domain.names import validate_username
 from core.domain.passwords import hash_password, needs_rehash, verify_password
 from core.domain.permissions import Action
-from core.domain.throttle import ThrottlePolicy, throttle_keys
+from core.domain.throttle import Counter, ThrottlePolicy, throttle_keys
 from core.errors import AuthenticationFailed, InvalidInput, NotFound
 from core.services import authz
 from core.services.context import ServiceContext
@@ -117,42 +118,69 @@ class AuthService:
 
     # ---- local sign-in -----------------------------------------------------
     def login(self, username: str, password: str, *, source: str = "") -> SessionGrant:
-        """Check a password; same answer and cost whether or not the user exists."""
+        """Check a password; same answer and cost whether or not the user exists.
+
+        Deciding that the attempt need not wait and counting it happen in one
+        write transaction, with the counter rows locked, before the password
+        is checked: guesses sent at the same moment from several processes
+        get no more checks than the throttle allows. A right password gives
+        the counted failure back.
+        """
         typed = printable(username or "")
         key_name = typed.strip().lower()
-        keys = throttle_keys(key_name, source or None)
-        now = self.ctx.clock.now()
-        with UnitOfWork(self.ctx, write=False) as uow:
-            wait = self._wait_seconds(uow, keys, now)
+        keys = sorted(throttle_keys(key_name, source or None))  # one lock order for every process
+        with UnitOfWork(self.ctx) as uow:
+            counters = self._lock_counters(uow, keys)
+            now = self.ctx.clock.now()  # read once the locks are held: no claim is dated before another
+            wait = self.policy.seconds_to_wait(counters.values(), now)
+            if wait > 0:
+                for key, counter in counters.items():
+                    self._store_counter(uow, key, counter)  # a row made just to lock it goes again
+                self._record_anonymous(
+                    uow,
+                    typed,
+                    source,
+                    "auth.login_throttled",
+                    Outcome.DENIED,
+                    f"refused: wait {wait} s after failed sign-ins",
+                )
+                uow.commit()
+                raise AuthenticationFailed(f"Too many failed sign-ins. Try again in {wait} seconds.")
+            claimed = {key: self.policy.claim(counter, now) for key, counter in counters.items()}
+            for key, counter in claimed.items():
+                self._store_counter(uow, key, counter)
             user = (
                 uow.session.scalar(select(UserRow).where(UserRow.username == key_name)) if key_name else None
             )
             stored = user.password_hash if user is not None and user.active and user.password_hash else None
             user_id = user.id if user is not None else None
-        if wait > 0:
-            self._record_anonymous(
-                typed,
-                source,
-                "auth.login_throttled",
-                Outcome.DENIED,
-                f"refused: wait {wait} s after failed sign-ins",
-            )
-            raise AuthenticationFailed(f"Too many failed sign-ins. Try again in {wait} seconds.")
+            uow.commit()
         password_ok = verify_password(password or "", stored or self._dummy_hash) and stored is not None
         if not password_ok or user_id is None:
-            self._record_failure(typed, keys, source)
+            with UnitOfWork(self.ctx) as uow:  # the failure was counted with the claim; this is its record
+                self._record_anonymous(
+                    uow, typed, source, "auth.login_failed", Outcome.FAILED, "wrong user name or password"
+                )
+                uow.commit()
             raise AuthenticationFailed(WRONG_CREDENTIALS)
         token = secrets.token_urlsafe(32)
         with UnitOfWork(self.ctx) as uow:
+            current = self._lock_counters(uow, keys, create=False)
             row = uow.session.get(UserRow, user_id)
-            if row is None or not row.active:
+            if row is None or not row.active:  # deactivated meanwhile: the claim stays counted
                 raise AuthenticationFailed(WRONG_CREDENTIALS)
+            account_key = throttle_keys(key_name, None)[0]
+            for key, counter in current.items():
+                # The account's counter starts again; the source's only gets this attempt back, so one
+                # right password does not wipe out a source's failures on other accounts.
+                after = (
+                    Counter()
+                    if key == account_key
+                    else self.policy.refund(counter, claimed[key], counters[key])
+                )
+                self._store_counter(uow, key, after)
             if stored and needs_rehash(stored, self.ctx.scrypt):
                 row.password_hash = hash_password(password, self.ctx.scrypt)
-            for key in keys[:1]:  # the account's counter resets; the source's keeps counting down by time
-                existing = uow.session.get(LoginThrottleRow, key)
-                if existing is not None:
-                    uow.session.delete(existing)
             session_row = self._new_session(uow, row, token, method="local", source=source, groups=None)
             actor = self._actor(uow, row, session_row)
             uow.record(
@@ -161,49 +189,49 @@ class AuthService:
             uow.commit()
         return SessionGrant(token, actor)
 
-    def _wait_seconds(self, uow: UnitOfWork, keys: list[str], now: datetime) -> int:
-        wait = 0.0
+    def _lock_counters(self, uow: UnitOfWork, keys: list[str], *, create: bool = True) -> dict[str, Counter]:
+        """The counters of ``keys``, locked until the unit of work ends (created first if missing).
+
+        On SQLite the IMMEDIATE transaction already holds the database's write
+        lock; on PostgreSQL each row is locked FOR UPDATE, and a missing row is
+        inserted with ON CONFLICT DO NOTHING so two first attempts do not collide.
+        """
+        if create:
+            insert_new(
+                uow.session,
+                LoginThrottleRow,
+                [{"key": key, "failures": 0, "last_failure_at": None} for key in keys],
+                ["key"],
+            )
+        counters = {}
         for key in keys:
-            row = uow.session.get(LoginThrottleRow, key)
-            if row is None:
-                continue
-            failures = self.policy.effective_failures(row.failures, row.last_failure_at, now)
-            until = self.policy.blocked_until(failures, row.last_failure_at)
-            if until is not None and until > now:
-                wait = max(wait, (until - now).total_seconds())
-        return int(wait + 0.999)
+            row = uow.session.get(LoginThrottleRow, key, with_for_update=True, populate_existing=True)
+            if row is not None:
+                counters[key] = Counter(row.failures, row.last_failure_at)
+        return counters
 
-    def _record_failure(self, typed: str, keys: list[str], source: str) -> None:
-        now = self.ctx.clock.now()
-        with UnitOfWork(self.ctx) as uow:
-            for key in keys:
-                row = uow.session.get(LoginThrottleRow, key)
-                if row is None:
-                    uow.session.add(LoginThrottleRow(key=key, failures=1, last_failure_at=now))
-                else:
-                    row.failures = self.policy.effective_failures(row.failures, row.last_failure_at, now) + 1
-                    row.last_failure_at = now
-            uow.record(
-                Actor(username=typed or "(empty)", source=source),
-                "auth.login_failed",
-                object_type="user",
-                object_id=typed,
-                outcome=Outcome.FAILED,
-                detail="wrong user name or password",
-            )
-            uow.commit()
+    @staticmethod
+    def _store_counter(uow: UnitOfWork, key: str, counter: Counter) -> None:
+        row = uow.session.get(LoginThrottleRow, key)
+        if row is None:
+            return
+        if counter == Counter():
+            uow.session.delete(row)
+        else:
+            row.failures, row.last_failure_at = counter.failures, counter.last_failure_at
 
-    def _record_anonymous(self, typed: str, source: str, action: str, outcome: Outcome, detail: str) -> None:
-        with UnitOfWork(self.ctx) as uow:
-            uow.record(
-                Actor(username=typed or "(empty)", source=source),
-                action,
-                object_type="user",
-                object_id=typed,
-                outcome=outcome,
-                detail=detail,
-            )
-            uow.commit()
+    @staticmethod
+    def _record_anonymous(
+        uow: UnitOfWork, typed: str, source: str, action: str, outcome: Outcome, detail: str
+    ) -> None:
+        uow.record(
+            Actor(username=typed or "(empty)", source=source),
+            action,
+            object_type="user",
+            object_id=typed,
+            outcome=outcome,
+            detail=detail,
+        )
 
     # ---- single sign-on ----------------------------------------------------
     def sso_sign_in(self, claims: Mapping[str, Any], *, source: str = "") -> Actor:

@@ -1,0 +1,122 @@
+"""Wrong passwords fired at one account from several processes at the same moment.
+
+The throttle allows ``login_free_attempts`` password checks before the next
+attempt must wait. If "must this attempt wait?" and "count it" were separate
+transactions, every process could read "no wait" before any had counted, and
+all of them would get a guess. Runs on SQLite (``BEGIN IMMEDIATE``) and
+PostgreSQL (counter rows locked ``FOR UPDATE``).
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from core.adapters.db.models import LoginThrottleRow
+from core.clock import FixedClock
+from core.errors import AuthenticationFailed
+from core.services.auth import WRONG_CREDENTIALS
+from core.services.uow import UnitOfWork
+from core.steward import Steward
+from testkit import PASSWORD, add_user, make_settings, plain_main
+
+PROCESSES, ATTEMPTS = 6, 3
+DEADLINE_S = 120.0
+
+
+def _guess(data_dir: str, url: str, now: datetime, worker: int, barrier: Any, results: Any) -> None:
+    """One attacker process: wait for the others, then send wrong passwords as fast as it can."""
+    # Every process sees the same instant, so no delay runs out during the test: what is allowed is fixed.
+    steward = Steward(make_settings(Path(data_dir), url), clock=FixedClock(now))
+    answers = []
+    try:
+        steward.audit.recent(1)  # connect before the start line, so the guesses leave together
+        barrier.wait(timeout=DEADLINE_S)
+        for _ in range(ATTEMPTS):
+            try:
+                steward.auth.login("alice", f"wrong-{worker}", source=f"198.51.100.{worker}")
+                answers.append("signed in")
+            except AuthenticationFailed as refused:
+                answers.append("checked" if str(refused) == WRONG_CREDENTIALS else "throttled")
+    except BaseException:
+        barrier.abort()  # the others stop waiting for this one
+        raise
+    finally:
+        results.put((worker, answers))
+        steward.close()
+
+
+def test_simultaneous_wrong_passwords_get_no_more_checks_than_the_throttle_allows(
+    steward, clock, tmp_path, database_url
+):
+    add_user(steward, "alice", "viewer")
+    allowed = steward.settings.login_free_attempts
+    context = mp.get_context("forkserver")
+    context.set_forkserver_preload(["core.steward", "core.services.auth", "testkit"])
+    barrier, results = context.Barrier(PROCESSES), context.Queue()
+    processes = [
+        context.Process(
+            target=_guess, args=(str(tmp_path), database_url, clock.now(), worker, barrier, results)
+        )
+        for worker in range(PROCESSES)
+    ]
+    with plain_main():
+        for process in processes:
+            process.start()
+    answers: list[str] = []
+    for _ in processes:
+        _worker, got = results.get(timeout=180)
+        answers.extend(got)
+    for process in processes:
+        process.join(timeout=30)
+        if process.is_alive():
+            process.kill()
+    assert [process.exitcode for process in processes] == [0] * PROCESSES
+    assert len(answers) == PROCESSES * ATTEMPTS
+    assert "signed in" not in answers
+    assert answers.count("checked") == allowed, answers
+    assert answers.count("throttled") == PROCESSES * ATTEMPTS - allowed
+
+    alice = [e for e in steward.audit.recent(200) if e.object_id == "alice"]
+    assert sum(e.action == "auth.login_failed" for e in alice) == allowed
+    assert sum(e.action == "auth.login_throttled" for e in alice) == PROCESSES * ATTEMPTS - allowed
+    assert steward.audit.verify().chain.ok
+
+
+def test_a_right_password_gives_back_the_sources_claim_and_clears_the_account(steward):
+    """Claiming before the check must not make a successful sign-in count as a failure."""
+    for name in ("alice", "bob", "carol"):
+        add_user(steward, name, "viewer")
+    for name in ("bob", "carol"):
+        with pytest.raises(AuthenticationFailed, match="incorrect"):
+            steward.auth.login(name, "wrong-password-here", source="203.0.113.9")
+    with pytest.raises(AuthenticationFailed, match="incorrect"):
+        steward.auth.login("alice", "wrong-password-here", source="198.51.100.1")
+    steward.auth.login("alice", PASSWORD, source="203.0.113.9")
+    # The source still holds two failures, not three: a third wrong password is checked, a fourth waits.
+    with pytest.raises(AuthenticationFailed, match="incorrect"):
+        steward.auth.login("bob", "wrong-password-here", source="203.0.113.9")
+    with pytest.raises(AuthenticationFailed, match="Try again"):
+        steward.auth.login("carol", PASSWORD, source="203.0.113.9")
+    # Alice's own counter started again: three more wrong passwords from elsewhere are all checked.
+    for _ in range(3):
+        with pytest.raises(AuthenticationFailed, match="incorrect"):
+            steward.auth.login("alice", "wrong-password-here", source="192.0.2.50")
+    with pytest.raises(AuthenticationFailed, match="Try again"):
+        steward.auth.login("alice", PASSWORD, source="192.0.2.51")
+
+
+def test_a_refused_attempt_leaves_no_counter_for_a_name_never_tried(steward):
+    for _ in range(3):
+        with pytest.raises(AuthenticationFailed):
+            steward.auth.login("ghost", "wrong-password-here", source="203.0.113.10")
+    with pytest.raises(AuthenticationFailed, match="Try again"):
+        steward.auth.login("someone-new", "x", source="203.0.113.10")
+    with UnitOfWork(steward.ctx, write=False) as uow:
+        keys = set(uow.session.scalars(select(LoginThrottleRow.key)))
+    assert keys == {"account:ghost", "source:203.0.113.10"}
