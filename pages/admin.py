@@ -169,7 +169,7 @@ with env_tab:
             [
                 {
                     "Order": e.position,
-                    "Environment": e.name,
+                    "Environment": plain(e.name),
                     "Tier": e.tier.value,
                     "Purpose": plain(e.description),
                 }
@@ -187,6 +187,19 @@ with env_tab:
             attempt(
                 lambda: steward.environments.add(actor, env_name, env_tier, after=env_after),
                 f"Environment {env_name.strip()} added",
+            )
+    st.caption(
+        "Renaming keeps everything attached to the environment: what serves there, its sign-off policy, "
+        "requests, the ledger and monitors. Who may act there follows its tier, which stays the same."
+    )
+    with st.form("rename_env", clear_on_submit=True):
+        c1, c2 = st.columns(2)
+        rename_from = c1.selectbox("Environment", [e.name for e in environments], key="rename_env_from")
+        rename_to = c2.text_input("New name", key="rename_env_to")
+        if st.form_submit_button("Rename environment"):
+            attempt(
+                lambda: steward.environments.rename(actor, rename_from, rename_to),
+                f"Environment {rename_from} renamed to {rename_to.strip()}",
             )
 
 with policy_tab:

@@ -12,6 +12,7 @@ from core.domain.environments import DEFAULT_ENVIRONMENTS, Environment
 from core.domain.names import validate_label
 from core.domain.permissions import Action, Tier
 from core.errors import AlreadyExists, InvalidInput, NotFound
+from core.pipelines.names import validate_name
 from core.services import authz
 from core.services.context import ServiceContext
 from core.services.uow import UnitOfWork
@@ -67,16 +68,16 @@ class EnvironmentService:
         authz.check(
             self.ctx, actor, Action.MANAGE_POLICIES, object_type="environment", object_id=str(name)[:64]
         )
-        label = validate_label(name, "environment name", max_length=64)
+        label = environment_name(name)
         try:
             tier_value = Tier(tier)
         except ValueError:
             raise InvalidInput(
                 f"unknown tier {tier!r}; use one of {', '.join(t.value for t in Tier)}"
             ) from None
+        purpose = validate_label(description, "description", max_length=500, allow_empty=True)
         with UnitOfWork(self.ctx) as uow:
-            if uow.session.scalar(select(EnvironmentRow.id).where(EnvironmentRow.name == label)) is not None:
-                raise AlreadyExists(f"environment {label!r} already exists")
+            self._refuse_clash(uow, label)
             anchor = uow.session.scalar(select(EnvironmentRow).where(EnvironmentRow.name == after))
             if anchor is None:
                 raise NotFound(f"no environment named {after[:64]!r}")
@@ -90,7 +91,7 @@ class EnvironmentService:
                 name=label,
                 tier=tier_value.value,
                 position=position,
-                description=validate_label(description, "description", max_length=500, allow_empty=True),
+                description=purpose,
                 created_at=self.ctx.clock.now(),
             )
             uow.session.add(row)
@@ -100,31 +101,60 @@ class EnvironmentService:
                 "environment.create",
                 object_type="environment",
                 object_id=label,
-                after={"name": label, "tier": tier_value.value, "position": position},
+                after={"id": row.id, "name": label, "tier": tier_value.value, "position": position},
             )
             uow.commit()
             return to_environment(row)
 
     def rename(self, actor: Actor, name: str, new_name: str) -> Environment:
+        """Give an environment a new name; what serves there, its policy and its history stay with it.
+
+        Deployments, sign-off policies, requests, the ledger and monitors refer
+        to the environment by id, so they follow the rename. Who may act there
+        is decided by the tier, which a rename does not change.
+        """
         authz.check(
             self.ctx, actor, Action.MANAGE_POLICIES, object_type="environment", object_id=str(name)[:64]
         )
-        label = validate_label(new_name, "environment name", max_length=64)
+        label = environment_name(new_name)
         with UnitOfWork(self.ctx) as uow:
-            row = uow.session.scalar(select(EnvironmentRow).where(EnvironmentRow.name == name))
+            row = uow.session.scalar(
+                select(EnvironmentRow).where(EnvironmentRow.name == name).with_for_update()
+            )
             if row is None:
-                raise NotFound(f"no environment named {name[:64]!r}")
-            if uow.session.scalar(select(EnvironmentRow.id).where(EnvironmentRow.name == label)) is not None:
-                raise AlreadyExists(f"environment {label!r} already exists")
-            before = {"name": row.name}
+                raise NotFound(f"no environment named {str(name)[:64]!r}")
+            if label == row.name:
+                raise InvalidInput(f"environment {row.name!r} already has that name")
+            self._refuse_clash(uow, label, ignore_id=row.id)
+            old = row.name
             row.name = label
+            uow.session.flush()
             uow.record(
                 actor,
                 "environment.rename",
                 object_type="environment",
-                object_id=str(row.id),
-                before=before,
-                after={"name": label},
+                object_id=old,
+                before={"id": row.id, "name": old},
+                after={"id": row.id, "name": label},
+                detail=f"environment #{row.id} renamed from {old} to {label}",
             )
             uow.commit()
             return to_environment(row)
+
+    @staticmethod
+    def _refuse_clash(uow: UnitOfWork, label: str, *, ignore_id: int | None = None) -> None:
+        """Names that differ only in case would read as the same environment on a page: refuse them too."""
+        query = select(EnvironmentRow.name).where(func.lower(EnvironmentRow.name) == label.lower())
+        if ignore_id is not None:
+            query = query.where(EnvironmentRow.id != ignore_id)
+        existing = uow.session.scalar(query)
+        if existing is not None:
+            raise AlreadyExists(f"environment {existing!r} already exists")
+
+
+def environment_name(value: object) -> str:
+    """An environment name: it appears in pages, certificates, file names of exports and audit events,
+    so markup, path separators and invisible characters are refused (surrounding spaces are trimmed)."""
+    return validate_name(
+        value.strip() if isinstance(value, str) else value, "environment name", max_length=64
+    )

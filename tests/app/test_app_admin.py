@@ -85,3 +85,47 @@ def test_hostile_display_name_is_plain_text_in_the_users_table(admin_app):
     at.run()
     table = at.dataframe[0].value
     assert table.loc[table["User"] == "eve", "Name"].iloc[0] == "[click](javascript:alert(1)) <b>x</b>"
+
+
+def rename_form(at: AppTest, old: str, new: str) -> None:
+    at.selectbox(key="rename_env_from").set_value(old)
+    at.text_input(key="rename_env_to").input(new)
+    next(b for b in at.button if b.label == "Rename environment").click().run()
+    assert not at.exception, at.exception
+
+
+def test_an_admin_renames_an_environment_and_the_table_shows_the_new_name(admin_app):
+    at, steward = admin_app
+    rename_form(at, "Test", "QA")
+    assert [s.value for s in at.success] == [md("Environment Test renamed to QA")]
+    assert [e.name for e in steward.environments.list()] == ["Dev", "QA", "Prod"]
+    table = next(d.value for d in at.dataframe if "Tier" in d.value.columns)
+    assert list(table["Environment"]) == ["Dev", "QA", "Prod"]
+    assert at.selectbox(key="rename_env_from").options == ["Dev", "QA", "Prod"]
+    event = steward.audit.recent(1)[0]
+    assert (event.action, event.actor, event.before["name"], event.after["name"]) == (
+        "environment.rename",
+        "root",
+        "Test",
+        "QA",
+    )
+
+
+@pytest.mark.parametrize(
+    ("new_name", "message"),
+    [
+        ("<img src=x onerror=alert(1)>", "markup characters"),
+        ("Prod", "already exists"),
+        ("a/b", "path separators"),
+    ],
+)
+def test_a_bad_or_taken_name_is_refused_in_one_escaped_line_and_nothing_is_renamed(
+    admin_app, new_name, message
+):
+    at, steward = admin_app
+    rename_form(at, "Test", new_name)
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and message in errors[0] and "\n" not in errors[0], errors
+    assert "<" not in errors[0].replace("\\<", "")  # any quoted '<' is escaped, never read as HTML
+    assert not at.success
+    assert [e.name for e in steward.environments.list()] == ["Dev", "Test", "Prod"]
