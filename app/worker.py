@@ -75,5 +75,16 @@ def main() -> None:
         steward.close()
 
 
+def run() -> None:
+    """``python -m app.worker`` (how ``steward demo`` starts it): errors as ``steward worker`` shows them.
+
+    A bad setting or an unreachable database is one ``error: ...`` line and exit
+    code 2, not a traceback; the CLI's handler is reused so the two never drift apart.
+    """
+    from app.cli import friendly
+
+    friendly(main)()
+
+
 if __name__ == "__main__":
-    main()
+    run()
