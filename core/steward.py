@@ -17,6 +17,7 @@ from core.clock import Clock, SystemClock
 from core.config import Settings, ensure_writable_dir, load_settings
 from core.domain.accounts import Actor
 from core.errors import ConfigurationError
+from core.services.alerts import AlertService
 from core.services.audit import AuditService
 from core.services.auth import AuthService
 from core.services.catalog import DatasetService
@@ -109,6 +110,11 @@ class Steward:
     @cached_property
     def signals(self) -> SignalService:
         return SignalService(self.ctx)
+
+    @cached_property
+    def alerts(self) -> AlertService:
+        """Alerts opened by audit events; operators acknowledge and resolve them."""
+        return AlertService(self.ctx)
 
     @cached_property
     def overview(self) -> OverviewService:

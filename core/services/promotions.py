@@ -66,6 +66,7 @@ from core.domain.roles import Role
 from core.domain.signoff import Binding, PolicyResult, Signature, SignoffPolicy, evaluate_policy
 from core.errors import AlreadyExists, IntegrityError, InvalidInput, NotFound, StaleState
 from core.services import authz
+from core.services.alerting import unresolved_critical
 from core.services.context import ServiceContext
 from core.services.deployments import (
     STALE,
@@ -81,7 +82,6 @@ from core.services.roles_lookup import mapped_roles, session_groups
 from core.services.uow import UnitOfWork
 
 AUTO_EXECUTOR = "auto-execute"
-INTEGRITY_ACTION = "artifact.integrity_failed"
 
 
 # ---- rows to entities ---------------------------------------------------------------------
@@ -192,29 +192,19 @@ def approver_roles_now(db: Session, username: str) -> frozenset[Role]:
 
 
 def open_critical_alerts(db: Session, pipeline: PipelineRow) -> tuple[str, ...]:
-    """Critical alerts on the pipeline's versions that nobody has closed.
+    """Critical alerts on the pipeline that nobody has resolved, one line each for the gate.
 
-    Until the Alerts capability exists this reads the registry's
-    ``artifact.integrity_failed`` audit events (which cannot be closed yet);
-    swap this one function when it does.
+    Alerts are opened by the audit events that are their evidence (an artifact
+    failing its integrity check, a failed batch run; see ``core.domain.alerts``)
+    and stay open until an operator resolves them, so one tamper blocks the
+    pipeline until someone has looked, not forever. An acknowledged alert still
+    blocks: acknowledging says someone is looking, not that it is fixed.
     """
-    version_ids = set(
-        db.scalars(select(PipelineVersionRow.id).where(PipelineVersionRow.pipeline_id == pipeline.id))
+    return tuple(
+        f"alert #{alert.id}: {alert.title} on {alert.where}, {alert.status.value} "
+        f"(evidence {alert.audit_ref})"
+        for alert in unresolved_critical(db, pipeline.name)
     )
-    rows = db.scalars(
-        select(AuditEventRow)
-        .where(
-            AuditEventRow.action == INTEGRITY_ACTION,
-            AuditEventRow.object_id.startswith(f"{pipeline.name}/", autoescape=True),
-        )
-        .order_by(AuditEventRow.seq)
-    )
-    alerts = []
-    for row in rows:
-        after = json.loads(row.after_json or "{}")
-        if after.get("version_id") in version_ids:
-            alerts.append(f"artifact of {row.object_id} failed its integrity check (audit #{row.seq})")
-    return tuple(alerts)
 
 
 def served_in(db: Session, version_id: str) -> dict[int, datetime]:

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import builtins
 
-from sqlalchemy import select
-
-from core.adapters.db.models import AuditEventRow
+from core.domain.alerts import INTEGRITY_KIND, UNRESOLVED
 from core.domain.signals import Lamp, Light, Severity, Signal, light_for
+from core.services.alerts import AlertService
 from core.services.context import ServiceContext
 from core.services.infrastructure import InfrastructureService
 from core.services.jobs import JobService
 from core.services.monitoring import MonitoringService
-from core.services.uow import UnitOfWork
-
-INTEGRITY_ACTION = "artifact.integrity_failed"
 
 
 class SignalService:
@@ -107,7 +103,7 @@ class SignalService:
         return signals
 
     def infrastructure_signals(self) -> builtins.list[Signal]:
-        """Is storage and compute up? Live probes, and artifacts that no longer match their digest."""
+        """Is storage and compute up? Live probes, and artifacts whose integrity alert is unresolved."""
         signals = [
             Signal(
                 Severity.CRITICAL if probe.status == "down" else Severity.WARNING,
@@ -121,23 +117,18 @@ class SignalService:
             for probe in InfrastructureService(self.ctx).probes()
             if probe.status != "up"
         ]
-        with UnitOfWork(self.ctx, write=False) as uow:
-            events = uow.session.scalars(
-                select(AuditEventRow)
-                .where(AuditEventRow.action == INTEGRITY_ACTION)
-                .order_by(AuditEventRow.seq.desc())
-                .limit(20)
-            ).all()
-            for event in events:
+        # Artifacts that failed their digest: from the alerts, so the light turns green once resolved.
+        for alert in AlertService(self.ctx).list(status=UNRESOLVED):
+            if alert.kind == INTEGRITY_KIND:
                 signals.append(
                     Signal(
                         Severity.CRITICAL,
                         "infrastructure",
                         "Artifact integrity failure",
-                        event.detail,
-                        event.object_id,
-                        event.occurred_at,
-                        f"Audit log: event #{event.seq}",
+                        alert.detail,
+                        alert.object_id,
+                        alert.opened_at,
+                        f"Alerts: alert #{alert.id} ({alert.evidence})",
                     )
                 )
         return signals

@@ -2,11 +2,14 @@
 
 A write unit of work begins IMMEDIATE on SQLite and appends its audit events
 to the chain inside the same transaction as the change, so the log can never
-say something happened that did not, or miss something that did.
+say something happened that did not, or miss something that did. Each event
+also passes the alert rules here, so an alert opens (or counts a repeat) in
+that same transaction, whichever service recorded the event.
 """
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Mapping
 from types import TracebackType
@@ -16,9 +19,11 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from core.adapters.db.models import AuditEventRow, AuditHeadRow
+from core.adapters.notifiers import Notification
 from core.domain.accounts import Actor
 from core.domain.audit import AuditEvent, Outcome, canonical_json, compute_hash
 from core.errors import StaleState
+from core.services.alerting import apply_alert_rules
 from core.services.context import ServiceContext
 
 MAX_DETAIL = 10_000
@@ -30,6 +35,7 @@ class UnitOfWork:
         self.write = write
         self._session: Session | None = None
         self.events: list[AuditEvent] = []
+        self.after_commit: list[Notification] = []  # sent only once the transaction has committed
 
     @property
     def session(self) -> Session:
@@ -62,6 +68,10 @@ class UnitOfWork:
         except StaleDataError:
             self.session.rollback()
             raise StaleState("this changed since you loaded it; reload and try again") from None
+        sending, self.after_commit = self.after_commit, []
+        for notification in sending:
+            with contextlib.suppress(Exception):  # a notifier failing must not undo what committed
+                self.ctx.notifier.send(notification)
 
     def record(
         self,
@@ -105,4 +115,7 @@ class UnitOfWork:
         head.seq, head.hash = event.seq, digest
         session.flush()
         self.events.append(event)
+        opened = apply_alert_rules(session, event)
+        if opened is not None:
+            self.after_commit.append(opened)
         return event
