@@ -7,6 +7,7 @@ they agree on where the database, data folder and artifacts live.
 from __future__ import annotations
 
 import os
+import tomllib
 from pathlib import Path
 from typing import Annotated
 
@@ -17,6 +18,9 @@ from core.errors import ConfigurationError
 
 DEFAULT_SECRET_KEY = "steward-insecure-default-secret-change-me"  # noqa: S105 - a known value production refuses
 OWASP_SCRYPT_N = 2**17
+# The cookie_secret of .streamlit/secrets.toml.example; a copy left unchanged signs cookies anyone can forge.
+COOKIE_SECRET_PLACEHOLDER = "REPLACE-WITH-A-LONG-RANDOM-STRING"  # noqa: S105 - a known value production refuses
+MIN_SECRET_LENGTH = 32
 
 
 class Settings(BaseSettings):
@@ -95,11 +99,57 @@ class Settings(BaseSettings):
         problems = []
         if self.secret_key.get_secret_value() == DEFAULT_SECRET_KEY:
             problems.append("STEWARD_SECRET_KEY is the default; set a long random value")
-        elif len(self.secret_key.get_secret_value()) < 32:
-            problems.append("STEWARD_SECRET_KEY is shorter than 32 characters")
+        elif len(self.secret_key.get_secret_value()) < MIN_SECRET_LENGTH:
+            problems.append(f"STEWARD_SECRET_KEY is shorter than {MIN_SECRET_LENGTH} characters")
         if self.scrypt_n < OWASP_SCRYPT_N:
             problems.append(f"STEWARD_SCRYPT_N is below OWASP's minimum {OWASP_SCRYPT_N}")
         return problems
+
+
+def _example_placeholder(example: Path) -> str | None:
+    try:
+        value = tomllib.loads(example.read_text(encoding="utf-8")).get("auth", {}).get("cookie_secret")
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, AttributeError):
+        return None
+    return value if isinstance(value, str) and value else None
+
+
+def streamlit_secrets_problems(start_dir: Path) -> list[str]:
+    """What makes the login cookie's signing key unfit for production; empty when fit or when SSO is off.
+
+    Streamlit reads ``.streamlit/secrets.toml`` from the folder it is started
+    in. Its ``[auth] cookie_secret`` signs the login cookie: a missing, short
+    or published value lets anyone forge a sign-in. Without an ``[auth]``
+    section there is no SSO and nothing to check.
+    """
+    folder = start_dir / ".streamlit"
+    path = folder / "secrets.toml"
+    shown = ".streamlit/secrets.toml"
+    if not path.is_file():
+        return []
+    try:
+        secrets = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        return [f"{shown} cannot be read ({exc.__class__.__name__})"]
+    except tomllib.TOMLDecodeError as exc:
+        return [f"{shown} is not valid TOML ({str(exc).splitlines()[0]})"]
+    auth = secrets.get("auth")
+    if auth is None:
+        return []
+    if not isinstance(auth, dict):
+        return [f"{shown}: auth must be a [auth] section"]
+    secret = auth.get("cookie_secret")
+    where = f"{shown} [auth] cookie_secret"
+    if secret is None:
+        return [f"{where} is missing; set a long random value"]
+    if not isinstance(secret, str) or not secret.strip():
+        return [f"{where} is empty; set a long random value"]
+    placeholders = {COOKIE_SECRET_PLACEHOLDER, _example_placeholder(folder / "secrets.toml.example")}
+    if secret.strip() in placeholders:
+        return [f"{where} is still the placeholder from secrets.toml.example; set a long random value"]
+    if len(secret) < MIN_SECRET_LENGTH:
+        return [f"{where} is shorter than {MIN_SECRET_LENGTH} characters"]
+    return []
 
 
 def load_settings(**overrides: object) -> Settings:

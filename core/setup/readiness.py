@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import select
 
 from core.adapters.db.models import UserRow
+from core.config import streamlit_secrets_problems
 from core.domain.passwords import verify_password
 from core.errors import ConfigurationError
 from core.services.uow import UnitOfWork
@@ -24,12 +27,17 @@ def demo_passwords_in_use(steward: Steward) -> list[str]:
     return [name for name, stored in rows if stored and verify_password(DEMO_PASSWORD, stored)]
 
 
-def check_ready_to_serve(steward: Steward) -> None:
-    """Refuse to start in production mode with known secrets; a no-op otherwise."""
+def check_ready_to_serve(steward: Steward, start_dir: Path | None = None) -> None:
+    """Refuse to start in production mode with known secrets; a no-op otherwise.
+
+    ``start_dir`` is the folder Streamlit runs in (where it reads
+    ``.streamlit/secrets.toml``); the current folder unless told otherwise.
+    """
     steward.require_current_schema()
     if not steward.settings.production:
         return
     problems = steward.settings.problems_for_production()
+    problems += streamlit_secrets_problems(start_dir or Path.cwd())
     demo = demo_passwords_in_use(steward)
     if demo:
         problems.append(
