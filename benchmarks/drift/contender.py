@@ -4,8 +4,10 @@ Usage: python contender.py NAME REFERENCE.parquet CURRENT.parquet [--repeat N]
 
 Runs under Steward's environment or a peer's (each peer lives in its own
 virtualenv with the pandas it needs), so it imports only what NAME needs.
-Memory is read from /proc: VmRSS after imports and after loading, and VmHWM
-(the peak) reset after loading, so "peak during the run" is the run's own.
+Memory is read from /proc: VmRSS after imports and after loading, and the
+peak VmRSS during a separate untimed run, sampled by a thread (VmHWM cannot be
+reset on every kernel: /proc/self/clear_refs is ignored on some, and without
+a reset it reports the loader's transient peak as the run's).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import argparse
 import json
 import os
 import resource
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -32,12 +35,34 @@ def _status(field: str) -> int:
     return 0
 
 
-def _reset_peak() -> bool:
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-        return True
-    except OSError:
-        return False
+class PeakRss:
+    """The highest VmRSS seen while the block runs, read every 2 ms by a thread."""
+
+    def __init__(self) -> None:
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, _status("VmRSS"))
+            time.sleep(0.002)
+
+    def __enter__(self) -> PeakRss:
+        self.peak = _status("VmRSS")
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, _status("VmRSS"))
+
+
+def _peak_rss(run: Callable[[], object]) -> int:
+    with PeakRss() as sampler:
+        run()
+    return sampler.peak
 
 
 def _load(ref_path: str, cur_path: str) -> tuple[Any, Any]:
@@ -47,7 +72,16 @@ def _load(ref_path: str, cur_path: str) -> tuple[Any, Any]:
     def read(path: str) -> Any:
         return pq.read_table(path).to_pandas(split_blocks=True, self_destruct=True)
 
-    return read(ref_path), read(cur_path)
+    frames = read(ref_path), read(cur_path)
+    # Settle the loader's garbage (Arrow's pool and Python's cycles) so every contender starts
+    # from the same resident data and a run's peak is not the loader's leftovers.
+    import gc
+
+    import pyarrow as pa
+
+    gc.collect()
+    pa.default_memory_pool().release_unused()
+    return frames
 
 
 def _working_memory(func: Callable[[Any, Any], list[str]], ref: Any, cur: Any) -> int:
@@ -204,7 +238,6 @@ def main() -> None:
         import core.drift.report  # imports first, like the others
 
         rss_imports = _status("VmRSS")
-        _reset_peak()
         times, cpus = [], []
         drifted: list[str] = []
         for _ in range(args.repeat):
@@ -220,7 +253,7 @@ def main() -> None:
             "runs": times,
             "rss_imports": rss_imports,
             "rss_loaded": rss_imports,
-            "peak_run": _status("VmHWM"),
+            "peak_run": _peak_rss(lambda: steward_files(args.reference, args.current)),
             "peak_total": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
             "current_bytes": None,
             "drifted": sorted(drifted),
@@ -251,7 +284,6 @@ def main() -> None:
     rss_loaded = _status("VmRSS")
     current_bytes = int(cur.memory_usage(deep=True).sum())
     peak_before = _status("VmHWM")
-    reset = _reset_peak()
     times, cpus = [], []
     drifted = []
     for _ in range(args.repeat):
@@ -259,6 +291,8 @@ def main() -> None:
         drifted = func(ref, cur)
         times.append(time.perf_counter() - t0)
         cpus.append(time.process_time() - c0)
+    # Untimed runs: one under the RSS sampler, one under tracemalloc (long peers skip both).
+    peak_run = None if args.no_tracemalloc else _peak_rss(lambda: func(ref, cur))
     working = None if args.no_tracemalloc else _working_memory(func, ref, cur)
     out: dict[str, Any] = {
         "name": args.name,
@@ -269,7 +303,7 @@ def main() -> None:
         "runs": times,
         "rss_imports": rss_imports,
         "rss_loaded": rss_loaded,
-        "peak_run": _status("VmHWM") if reset else None,
+        "peak_run": peak_run,
         "peak_load": peak_before,
         "peak_total": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
         "current_bytes": current_bytes,
