@@ -1,0 +1,78 @@
+"""`steward audit verify` on the seeded demo: intact, then one row edited by hand is named by its number."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from core.setup.demo import seed_demo
+from core.steward import Steward
+from testkit import REPO_ROOT, TEST_SCRYPT_N
+
+
+@pytest.fixture(scope="module")
+def demo_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """The demo seeded the quick way the AppTests seed theirs (no permutation importances)."""
+    env = {
+        "STEWARD_DATA_DIR": str(tmp_path_factory.mktemp("audit-demo") / "data"),
+        "STEWARD_SCRYPT_N": str(TEST_SCRYPT_N),
+        "STEWARD_SECRET_KEY": "audit-demo-secret-key-long-enough-0123456789",
+    }
+    with pytest.MonkeyPatch.context() as patch:
+        for key in [k for k in os.environ if k.startswith("STEWARD_")]:
+            patch.delenv(key)
+        for key, value in env.items():
+            patch.setenv(key, value)
+        steward = Steward()
+        steward.upgrade_database()
+        seed_demo(steward, REPO_ROOT / "sample_data", progress=lambda _line: None, quick=True)
+        steward.close()  # the last connection folds SQLite's WAL into the file edited below
+        yield env
+
+
+def steward_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """The real `steward` command in its own process, as an auditor would run it."""
+    base = {key: value for key, value in os.environ.items() if not key.startswith("STEWARD_")}
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**base, **env},
+        cwd=REPO_ROOT,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_verify_passes_on_the_demo_then_names_the_first_event_edited_by_hand(demo_env):
+    database = Path(demo_env["STEWARD_DATA_DIR"]) / "steward.db"
+    with sqlite3.connect(database) as connection:
+        (head,) = connection.execute("SELECT seq FROM audit_head").fetchone()
+        # A sign-off in the middle of the demo's promotion history: the kind of row someone would want changed.
+        (seq, action) = connection.execute(
+            "SELECT seq, action FROM audit_events WHERE action = 'promotion.approve' ORDER BY seq LIMIT 1"
+        ).fetchone()
+    assert 1 < seq < head
+
+    intact = steward_cli(demo_env, "audit", "verify")
+    assert intact.returncode == 0, intact.stdout + intact.stderr
+    assert f"audit chain intact: {head} events" in intact.stdout
+
+    with sqlite3.connect(database) as connection:
+        connection.execute(
+            "UPDATE audit_events SET detail = 'approved without reading' WHERE seq = ?", (seq,)
+        )
+        connection.execute("UPDATE audit_events SET actor = 'mallory' WHERE seq = ?", (seq + 2,))
+
+    broken = steward_cli(demo_env, "audit", "verify")
+    assert broken.returncode != 0
+    assert f"audit chain BROKEN at event #{seq}:" in broken.stdout, broken.stdout
+    assert action in broken.stdout
+    assert f"#{seq + 2}" not in broken.stdout  # the first bad event is named, not a later one
+    assert "Traceback" not in broken.stderr
