@@ -4,7 +4,9 @@ Services enforce it, the Admin page shows it and ``docs/permissions.md`` is
 rendered from it, so the three can never disagree. Environment-scoped actions
 are keyed by the environment's *tier*: renaming or adding environments (a
 Staging in the test tier) does not reopen the question of who may act there.
-Production actions are limited to operators and admins.
+Production actions are limited to operators and admins. An action joins the
+table with the service that enforces it (running a load test arrives with the
+scoring service), so no row promises a check nobody makes.
 """
 
 from __future__ import annotations
@@ -46,7 +48,6 @@ class Action(StrEnum):
     ROLLBACK = "deployment.rollback"
     FAILOVER = "deployment.failover"
     RETRAIN = "pipeline.retrain"
-    RUN_LOAD_TEST = "deployment.load_test"
     RUN_BATCH = "batch.run"
     # Operations and governance
     MANAGE_ALERTS = "alert.manage"
@@ -86,7 +87,6 @@ _LABELS: dict[Action, str] = {
     Action.ROLLBACK: "Roll back",
     Action.FAILOVER: "Fail over to the fallback",
     Action.RETRAIN: "Retrain on production data",
-    Action.RUN_LOAD_TEST: "Run a load test",
     Action.RUN_BATCH: "Run a batch pipeline on production data",
     Action.MANAGE_ALERTS: "Acknowledge, assign and resolve alerts",
     Action.MANAGE_MONITORS: "Set up drift and data-quality monitors",
@@ -157,11 +157,6 @@ _SCOPED: dict[Action, Mapping[Tier, frozenset[Role]]] = {
         Tier.PROD: frozenset({OP, AD}),
     },
     Action.RETRAIN: {
-        Tier.DEV: frozenset({DS, OP, AD}),
-        Tier.TEST: frozenset({DS, OP, AD}),
-        Tier.PROD: frozenset({OP, AD}),
-    },
-    Action.RUN_LOAD_TEST: {
         Tier.DEV: frozenset({DS, OP, AD}),
         Tier.TEST: frozenset({DS, OP, AD}),
         Tier.PROD: frozenset({OP, AD}),

@@ -76,7 +76,6 @@ PENDING = {
     action for action in Action if action.value.startswith("view.") and action is not Action.VIEW_AUDIT
 } | {
     Action.RETRAIN,
-    Action.RUN_LOAD_TEST,
     Action.MANAGE_ALERTS,
 }
 

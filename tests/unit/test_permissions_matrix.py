@@ -10,7 +10,6 @@ PRODUCTION_CHANGES = [
     Action.ROLLBACK,
     Action.FAILOVER,
     Action.RETRAIN,
-    Action.RUN_LOAD_TEST,
     Action.RUN_BATCH,
 ]
 
