@@ -1,8 +1,10 @@
 """Notifiers: how Steward tells people things outside the app.
 
 Injected into the services so tests can read what would have been sent.
-Until the alerts capability adds webhooks and e-mail, notifications are only
-events in the audit/event log, which every service writes anyway.
+Topics so far: ``promotion.*`` (requested, approved, rejected, executed) and
+``alert.opened`` (to the people who may manage alerts), each sent only after
+its transaction committed. Until webhooks and e-mail exist the default sends
+nothing: the audit event already recorded the fact.
 """
 
 from __future__ import annotations
