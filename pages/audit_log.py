@@ -7,9 +7,10 @@ import pandas as pd
 import streamlit as st
 
 from app.ui.guard import require
-from app.ui.text import plain, when
+from app.ui.text import md, plain, when
 from core.domain.permissions import Action, is_allowed
-from core.services.audit import AuditFilter
+from core.errors import StewardError
+from core.services.audit import AuditFilter, AuditPage
 
 PAGE_SIZE = 50
 page = require(Action.VIEW_AUDIT)
@@ -42,13 +43,22 @@ filters = AuditFilter(
 )
 
 total_pages_key = "audit_page"
-result = audit.list(
-    page.actor, filters, limit=PAGE_SIZE, offset=st.session_state.get(total_pages_key, 0) * PAGE_SIZE
-)
+
+
+def listed(page_number: int) -> AuditPage:
+    """One page of events; filters the service refuses (a range ending before it starts) say why and stop."""
+    try:
+        return audit.list(page.actor, filters, limit=PAGE_SIZE, offset=page_number * PAGE_SIZE)
+    except StewardError as problem:
+        st.error(md(str(problem), limit=1000))
+        st.stop()
+
+
+result = listed(st.session_state.get(total_pages_key, 0))
 pages = max(1, -(-result.total // PAGE_SIZE))
 if st.session_state.get(total_pages_key, 0) >= pages:
     st.session_state[total_pages_key] = 0
-    result = audit.list(page.actor, filters, limit=PAGE_SIZE)
+    result = listed(0)
 
 st.write(f"{result.total} matching events")
 if not result.events:

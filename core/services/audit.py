@@ -38,6 +38,15 @@ class AuditFilter:
     until: datetime | None = None
     text: str = ""
 
+    def validate(self) -> None:
+        """A range is two aware instants, the end after the start; anything else would silently mislead."""
+        for field in ("since", "until"):
+            moment = getattr(self, field)
+            if moment is not None and moment.utcoffset() is None:
+                raise InvalidInput(f"{field}: give a time with its time zone (UTC), not a naive one")
+        if self.since is not None and self.until is not None and self.until <= self.since:
+            raise InvalidInput("until: the end of the time range must come after its start")
+
     def apply(self, query: Select[Any]) -> Select[Any]:
         if self.actor:
             query = query.where(AuditEventRow.actor == self.actor)
@@ -54,8 +63,14 @@ class AuditFilter:
         if self.until:
             query = query.where(AuditEventRow.occurred_at < self.until)
         if self.text:
-            like = f"%{self.text}%"
-            query = query.where(or_(AuditEventRow.detail.like(like), AuditEventRow.object_id.like(like)))
+            # Literal and case-insensitive on both databases (SQLite's LIKE ignores case, PostgreSQL's
+            # does not; a typed % or _ is a character to find, not a wildcard).
+            query = query.where(
+                or_(
+                    AuditEventRow.detail.icontains(self.text, autoescape=True),
+                    AuditEventRow.object_id.icontains(self.text, autoescape=True),
+                )
+            )
         return query
 
 
@@ -143,6 +158,7 @@ class AuditService:
     ) -> AuditPage:
         authz.check(self.ctx, actor, Action.VIEW_AUDIT, what="read the audit log")
         filters = filters or AuditFilter()
+        filters.validate()
         with UnitOfWork(self.ctx, write=False) as uow:
             total = uow.session.scalar(filters.apply(select(func.count()).select_from(AuditEventRow))) or 0
             rows = uow.session.scalars(
@@ -272,6 +288,7 @@ class AuditService:
             raise InvalidInput(f"unknown export format {fmt!r}; use csv or json")
         authz.check(self.ctx, actor, Action.EXPORT_AUDIT, what="export the audit log")
         filters = filters or AuditFilter()
+        filters.validate()
         with UnitOfWork(self.ctx, write=False) as uow:
             rows = list(
                 uow.session.scalars(
