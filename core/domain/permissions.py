@@ -88,7 +88,7 @@ _LABELS: dict[Action, str] = {
     Action.FAILOVER: "Fail over to the fallback",
     Action.RETRAIN: "Retrain on production data",
     Action.RUN_BATCH: "Run a batch pipeline on production data",
-    Action.MANAGE_ALERTS: "Acknowledge, assign and resolve alerts",
+    Action.MANAGE_ALERTS: "Acknowledge and resolve alerts",
     Action.MANAGE_MONITORS: "Set up drift and data-quality monitors",
     Action.EXPORT_AUDIT: "Export the audit log",
     Action.CHECKPOINT_AUDIT: "Checkpoint the audit chain",

@@ -1,8 +1,8 @@
 """Signals: what a monitor found that someone should look at, and the four lights they roll up into.
 
-Until the alerts capability adds incidents (acknowledge, assign, resolve),
-signals are derived afresh from what the monitors recorded; each names its
-evidence so an operator can drill down.
+Signals are derived afresh from what the monitors recorded, each naming its
+evidence so an operator can drill down. Alerts (``core.domain.alerts``) are
+the stored, acknowledgeable kind: opened by audit events, resolved by people.
 """
 
 from __future__ import annotations
