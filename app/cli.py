@@ -233,6 +233,48 @@ def users_set_password(name: str, password_stdin: bool) -> None:
     click.echo(f"password set for {user.username}")
 
 
+# ---- environments -------------------------------------------------------------------
+@main.group()
+def environments() -> None:
+    """List, add and rename environments (Dev, Test, Prod and any added between)."""
+
+
+@environments.command("list")
+@friendly
+def environments_list() -> None:
+    """Environments in promotion order, with their tier."""
+    for env in open_steward().environments.list():
+        click.echo(f"{env.position:<5} {env.name:24} {env.tier.value:5} {env.description}")
+
+
+@environments.command("add")
+@click.argument("name")
+@click.option("--tier", required=True, help="dev, test or prod: decides who may act there.")
+@click.option("--after", "after", required=True, help="The environment the new one follows.")
+@click.option("--description", default="", help="What the environment is for.")
+@click.option("--as", "as_user", default=None, help=AS_HELP)
+@friendly
+def environments_add(name: str, tier: str, after: str, description: str, as_user: str | None) -> None:
+    """Add environment NAME right after --after (e.g. Staging after Test)."""
+    steward = open_steward()
+    environment = steward.environments.add(
+        acting(steward, as_user), name, tier, after=after, description=description
+    )
+    click.echo(f"added {environment.name} ({environment.tier.value} tier) after {after}")
+
+
+@environments.command("rename")
+@click.argument("old")
+@click.argument("new")
+@click.option("--as", "as_user", default=None, help=AS_HELP)
+@friendly
+def environments_rename(old: str, new: str, as_user: str | None) -> None:
+    """Rename environment OLD to NEW; deployments, policies and history stay with it."""
+    steward = open_steward()
+    environment = steward.environments.rename(acting(steward, as_user), old, new)
+    click.echo(f"renamed {old} to {environment.name} ({environment.tier.value} tier)")
+
+
 # ---- single sign-on ---------------------------------------------------------------
 @main.group()
 def sso() -> None:
@@ -314,6 +356,25 @@ def pipelines_versions(name: str) -> None:
         )
 
 
+@pipelines.command("import")
+@click.argument("name")
+@click.argument("artifact", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--as", "as_user", default=None, help=AS_HELP)
+@friendly
+def pipelines_import(name: str, artifact: Path, as_user: str | None) -> None:
+    """Register a fitted pipeline saved with skops (ARTIFACT) as a new version of NAME.
+
+    A file over STEWARD_MAX_UPLOAD_BYTES is refused by its size before it is
+    read; pickle and joblib files are refused without running anything.
+    """
+    steward = open_steward()
+    version = steward.pipelines.import_artifact(
+        acting(steward, as_user), name, artifact, filename=artifact.name
+    )
+    metrics = format_metrics(version.metrics)
+    click.echo(f"registered {artifact.name} as {version.pipeline_name} {version.label}: {metrics}")
+
+
 @pipelines.command("verify")
 @friendly
 def pipelines_verify() -> None:
@@ -327,6 +388,41 @@ def pipelines_verify() -> None:
     click.echo("every artifact matches its registered digest")
 
 
+# ---- data sets --------------------------------------------------------------------
+@main.group()
+def datasets() -> None:
+    """Data sets: CSV files under the data folder's datasets/, pinned by their SHA-256."""
+
+
+@datasets.command("list")
+@friendly
+def datasets_list() -> None:
+    """Registered data sets with their role, rows and digest."""
+    for dataset in open_steward().datasets.list():
+        click.echo(
+            f"{dataset.name:32} {dataset.role:10} {dataset.rows:>9} rows  sha256 {dataset.sha256[:12]}"
+        )
+
+
+@datasets.command("register")
+@click.argument("name")
+@click.argument("path")
+@click.option("--role", type=click.Choice(["training", "production", "labels"]), required=True)
+@click.option("--description", default="")
+@click.option("--as", "as_user", default=None, help=AS_HELP)
+@friendly
+def datasets_register(name: str, path: str, role: str, description: str, as_user: str | None) -> None:
+    """Register PATH (relative to the data folder's datasets/) as data set NAME."""
+    steward = open_steward()
+    dataset = steward.datasets.register(
+        acting(steward, as_user), name, path, role=role, description=description
+    )
+    click.echo(
+        f"registered {dataset.name} ({dataset.role}, {dataset.rows} rows, {len(dataset.columns)} columns); "
+        f"sha256 {dataset.sha256[:12]}"
+    )
+
+
 @main.command("train")
 @click.argument("name")
 @click.option("--as", "as_user", default=None, help=AS_HELP)
@@ -338,6 +434,34 @@ def train_command(name: str, as_user: str | None, no_importances: bool) -> None:
     version = steward.pipelines.train(acting(steward, as_user), name, importances=not no_importances)
     metrics = format_metrics(version.metrics)
     click.echo(f"trained {version.pipeline_name} {version.label} on {version.data_rows} rows: {metrics}")
+
+
+@main.command("retrain")
+@click.argument("name")
+@click.option(
+    "--environment", required=True, help="Where the production data comes from (its tier decides who may)."
+)
+@click.option("--dataset", required=True, help="A registered production data set whose labels have arrived.")
+@click.option("--as", "as_user", default=None, help=AS_HELP)
+@click.option("--no-importances", is_flag=True, help="Skip permutation importances (faster).")
+@friendly
+def retrain_command(
+    name: str, environment: str, dataset: str, as_user: str | None, no_importances: bool
+) -> None:
+    """Retrain pipeline NAME's current spec on production data into a new immutable version."""
+    steward = open_steward()
+    version = steward.pipelines.retrain(
+        acting(steward, as_user),
+        name,
+        environment=environment,
+        dataset=dataset,
+        importances=not no_importances,
+    )
+    metrics = format_metrics(version.metrics)
+    click.echo(
+        f"retrained {version.pipeline_name} {version.label} on {version.data_rows} rows of {dataset} "
+        f"from {environment}: {metrics}"
+    )
 
 
 # ---- monitors and the worker ------------------------------------------------------

@@ -34,14 +34,20 @@ from core.domain.model_card import (
 from core.domain.permissions import Action, is_allowed
 from core.domain.registry import PipelineOverview, PipelineVersion
 from core.errors import StewardError
+from core.pipelines.sources import describe_size
 from core.pipelines.spec import MAX_SPEC_BYTES
 
 page = require(Action.VIEW_PIPELINES)
 steward, actor = page.steward, page.actor
 CAN_REGISTER = is_allowed(actor.roles, Action.REGISTER_PIPELINE)
 CAN_TRAIN = is_allowed(actor.roles, Action.TRAIN_PIPELINE)
+# Retraining is decided by the tier of the environment the production data comes from.
+RETRAIN_FROM = [
+    e.name for e in steward.environments.list() if is_allowed(actor.roles, Action.RETRAIN, e.tier)
+]
 CHOICE, PENDING = "pipelines_choice", "pipelines_choice_next"
 MB = 1024 * 1024
+VERBS = {"trained": "Trained", "retrained": "Retrained", "uploaded": "Registered the upload as"}
 
 
 def attempt(action: Callable[[], Any], success: Callable[[Any], str]) -> None:
@@ -62,7 +68,7 @@ def select_next(pipeline: str, version: int | None = None) -> None:
 
 def trained(version: PipelineVersion) -> str:
     select_next(version.pipeline_name, version.number)
-    verb = "Trained" if version.origin == "trained" else "Registered the upload as"
+    verb = VERBS.get(version.origin, "Registered")
     return f"{verb} {version.pipeline_name} {version.label} ({version.data_rows:,} rows): its card is below"
 
 
@@ -279,22 +285,53 @@ def render_train(name: str, latest: PipelineVersion | None, spec_digest: str) ->
         with st.spinner(f"Training {md(name)}… this takes a few seconds"):
             attempt(lambda: steward.pipelines.train(actor, name), trained)
     st.markdown("#### Upload a fitted pipeline")
-    limit_mb = max(1, steward.settings.max_upload_bytes // MB)  # the browser refuses bigger files itself
+    limit = steward.settings.max_upload_bytes
     st.caption(
-        f"A scikit-learn Pipeline saved with skops (.skops), up to {limit_mb:,} MB. It is inspected as "
-        "data before anything in it could run (pickle and joblib files are refused), then tested on "
+        f"A scikit-learn Pipeline saved with skops (.skops), up to {describe_size(limit)}. It is inspected "
+        "as data before anything in it could run (pickle and joblib files are refused), then tested on "
         "this pipeline's hold-out cases like a trained version."
     )
     upload = st.file_uploader(
-        "Pipeline file", type=["skops"], key="artifact_upload", max_upload_size=limit_mb
+        "Pipeline file",
+        type=["skops"],
+        key="artifact_upload",
+        max_upload_size=-(-limit // MB),  # whole MB, rounded up: the service enforces the exact limit
     )
     clicked = st.button(
         "Register the upload as a new version", key="upload_artifact", disabled=upload is None
     )
     if clicked and upload is not None:
-        data, filename = upload.getvalue(), upload.name
+        filename = upload.name
+        upload.seek(0)  # from its start, whatever an earlier attempt read
         with st.spinner(f"Checking and testing {md(filename)}…"):
-            attempt(lambda: steward.pipelines.import_artifact(actor, name, data, filename=filename), trained)
+            # The open upload, not its bytes: the service refuses it by size before reading it.
+            attempt(
+                lambda: steward.pipelines.import_artifact(actor, name, upload, filename=filename), trained
+            )
+
+
+def render_retrain(name: str) -> None:
+    st.markdown("#### Retrain on production data")
+    st.caption(
+        "Trains this pipeline's current spec on a registered production data set whose labels have "
+        "arrived (it must hold every schema column and the target). The new version's lineage records "
+        "the data set, its SHA-256 and the environment the data came from. Who may retrain is decided by "
+        "that environment's tier."
+    )
+    datasets = [d.name for d in steward.datasets.list(role="production")]
+    if not datasets:
+        st.info("No production data set is registered yet.")
+        return
+    with st.form("retrain_form"):
+        c1, c2 = st.columns(2)
+        environment = c1.selectbox("Production data from", RETRAIN_FROM, key="retrain_environment")
+        dataset = c2.selectbox("Data set", datasets, key="retrain_dataset")
+        if st.form_submit_button("Retrain", type="primary"):
+            with st.spinner(f"Retraining {md(name)} on {md(dataset)}… this takes a few seconds"):
+                attempt(
+                    lambda: steward.pipelines.retrain(actor, name, environment=environment, dataset=dataset),
+                    trained,
+                )
 
 
 # ---- the list, registering, one pipeline, data sets --------------------------------------------------
@@ -392,7 +429,11 @@ def render_detail(overviews: list[PipelineOverview]) -> None:
         )
         version = by_number[number]
 
-    labels = ["Model card", "Versions", "Schema"] + (["Train or upload"] if CAN_TRAIN else [])
+    labels = (
+        ["Model card", "Versions", "Schema"]
+        + (["Train or upload"] if CAN_TRAIN else [])
+        + (["Retrain"] if RETRAIN_FROM else [])
+    )
     tabs = dict(zip(labels, st.tabs(labels), strict=True))
     with tabs["Model card"]:
         if version is None:
@@ -414,6 +455,9 @@ def render_detail(overviews: list[PipelineOverview]) -> None:
     if CAN_TRAIN:
         with tabs["Train or upload"]:
             render_train(chosen, versions[-1] if versions else None, pipeline.spec_digest)
+    if RETRAIN_FROM:
+        with tabs["Retrain"]:
+            render_retrain(chosen)
 
 
 def render_datasets(*, expanded: bool) -> None:

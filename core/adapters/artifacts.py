@@ -14,8 +14,12 @@ file is a program unless proven otherwise. Here:
   within :data:`ALLOWED_TYPES`. All three lists are fixed here, computed from the
   estimators Steward registers (``tests/unit/pipelines/test_pipelines_artifact_types.py``
   regenerates and checks them), never read from the artifact;
+- an upload over the configured limit is refused by its size before it is
+  read (:func:`read_upload`), with a message stating the limit exactly;
 - an upload that is a pickle, a joblib file or anything but a skops zip is
-  refused with a message saying what it looks like, and nothing is unpickled.
+  refused with a message saying what it looks like, and nothing is unpickled;
+- temporary files a crash left behind are swept only once they are old
+  enough that no write can still be using them (:meth:`LocalArtifactStore.sweep`).
 """
 
 from __future__ import annotations
@@ -29,14 +33,16 @@ import tempfile
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
-from typing import Any, Protocol
+from typing import Any, BinaryIO, Protocol
 
 import skops.io as sio
 from sklearn.pipeline import Pipeline
 
 from core.errors import AlreadyExists, IntegrityError, InvalidInput
 from core.pipelines.names import validate_name
+from core.pipelines.sources import describe_size
 
 ARTIFACT_SUFFIX = ".skops"
 TEMP_PREFIX = ".partial-"
@@ -45,6 +51,10 @@ MAX_UNCOMPRESSED_FACTOR = 20
 MAX_MEMBERS = 200_000
 MAX_SCHEMA_BYTES = 200_000_000
 ALLOWED_PROTOCOLS = frozenset({2})
+# A temporary file younger than this may belong to a write in progress: sweeping leaves it alone.
+SAFE_TEMP_AGE = timedelta(hours=1)
+
+Upload = bytes | bytearray | memoryview | Path | BinaryIO
 
 # Types skops does not trust by default but registered pipelines contain.
 # Passed as ``trusted=`` to ``skops.io.loads``; fixed here, never read from a file.
@@ -151,6 +161,14 @@ class StoredArtifact:
         return {"uri": self.uri, "sha256": self.sha256, "size": self.size}
 
 
+@dataclass(frozen=True)
+class SweepResult:
+    """What a sweep did: temporary files removed, and those kept because they may still be being written."""
+
+    removed: tuple[str, ...]
+    kept: tuple[str, ...]
+
+
 class ArtifactStore(Protocol):
     """What the registry needs from artifact storage (local folder today, object storage later)."""
 
@@ -161,6 +179,8 @@ class ArtifactStore(Protocol):
     def discard(self, uri: str) -> None: ...
 
     def read_verified(self, uri: str, expected_sha256: str, version_label: str) -> bytes: ...
+
+    def sweep(self, *, older_than: timedelta = SAFE_TEMP_AGE, now: datetime | None = None) -> SweepResult: ...
 
 
 def sha256_hex(data: bytes) -> str:
@@ -211,8 +231,7 @@ def inspect_artifact(data: bytes, *, what: str = "artifact", max_bytes: int = DE
     """
     if len(data) == 0:
         raise InvalidInput(f"{what} is empty")
-    if len(data) > max_bytes:
-        raise InvalidInput(f"{what} is {len(data):,} bytes; the limit is {max_bytes:,} bytes")
+    check_upload_size(len(data), max_bytes, what)
     if not data.startswith(b"PK\x03\x04"):
         kind = _describe_non_skops(data)
         raise InvalidInput(
@@ -260,18 +279,52 @@ def inspect_artifact(data: bytes, *, what: str = "artifact", max_bytes: int = DE
     return list(untrusted)
 
 
-def check_upload(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
-    """Refuse an uploaded model unless it is a skops file of allowed types only; runs nothing."""
-    inspect_artifact(data, what="the uploaded file", max_bytes=max_bytes)
-
-
-def check_upload_file(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
-    """Like :func:`check_upload` for a file on disk, refusing by size before reading; returns the bytes."""
-    size = Path(path).stat().st_size
+def check_upload_size(size: int, max_bytes: int, what: str) -> None:
+    """Refuse ``size`` over ``max_bytes`` with one line stating both exactly."""
     if size > max_bytes:
-        raise InvalidInput(f"the uploaded file is {size:,} bytes; the limit is {max_bytes:,} bytes")
-    data = Path(path).read_bytes()
-    check_upload(data, max_bytes=max_bytes)
+        raise InvalidInput(f"{what} is {describe_size(size)}; the limit is {describe_size(max_bytes)}")
+
+
+def _known_size(upload: BinaryIO) -> int | None:
+    """The size of an open upload without reading it: ``.size`` (Streamlit) or seek to the end and back."""
+    size = getattr(upload, "size", None)
+    if isinstance(size, int) and not isinstance(size, bool):
+        return size
+    try:
+        position = upload.tell()
+        end = upload.seek(0, io.SEEK_END)
+        upload.seek(position)
+    except (OSError, AttributeError, ValueError):  # a pipe or socket: the size shows while reading
+        return None
+    return end - position
+
+
+def read_upload(upload: Upload, *, max_bytes: int, what: str = "the uploaded file") -> bytes:
+    """An upload's bytes, refused by size before they are read whenever the size can be known first.
+
+    ``upload`` is bytes already in memory, a path (sized with ``stat``, so a
+    2 GB file is refused without reading a byte of it), or an open binary
+    file (sized with ``.size`` or ``seek``). At most ``max_bytes + 1`` bytes
+    are ever read, so a file that grows after it was sized is still refused.
+    """
+    if isinstance(upload, bytes | bytearray | memoryview):
+        check_upload_size(len(upload), max_bytes, what)
+        return bytes(upload)
+    if isinstance(upload, Path):
+        try:
+            check_upload_size(upload.stat().st_size, max_bytes, what)
+            with upload.open("rb") as handle:
+                data = handle.read(max_bytes + 1)
+        except FileNotFoundError:
+            raise InvalidInput(f"{what} does not exist") from None
+        except IsADirectoryError:
+            raise InvalidInput(f"{what} is a folder, not a file") from None
+    else:
+        size = _known_size(upload)
+        if size is not None:
+            check_upload_size(size, max_bytes, what)
+        data = upload.read(max_bytes + 1)
+    check_upload_size(len(data), max_bytes, what)
     return data
 
 
@@ -435,10 +488,28 @@ class LocalArtifactStore:
         if self.root.is_dir():
             yield from sorted(self.root.glob(f"*/{TEMP_PREFIX}*"))
 
-    def sweep(self) -> int:
-        """Delete crash leftovers; returns how many were removed."""
-        removed = 0
+    def sweep(self, *, older_than: timedelta = SAFE_TEMP_AGE, now: datetime | None = None) -> SweepResult:
+        """Delete crash leftovers last modified at least ``older_than`` before ``now``.
+
+        A temporary file is written, fsynced and linked to its final name within
+        one call of :meth:`put`; one modified recently may be that call in
+        progress, so it is kept. Finished artifacts never match (their names
+        cannot start with '.'). Paths in the result are relative to the root.
+        """
+        if older_than < timedelta(0):
+            raise InvalidInput("older_than must not be negative")
+        cutoff = ((now or datetime.now(UTC)) - older_than).timestamp()
+        removed: list[str] = []
+        kept: list[str] = []
         for path in list(self.leftovers()):
+            try:
+                modified = path.stat().st_mtime
+            except FileNotFoundError:  # another sweeper, or the writer finishing, took it
+                continue
+            name = path.relative_to(self.root).as_posix()
+            if modified > cutoff:
+                kept.append(name)
+                continue
             path.unlink(missing_ok=True)
-            removed += 1
-        return removed
+            removed.append(name)
+        return SweepResult(tuple(removed), tuple(kept))

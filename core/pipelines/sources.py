@@ -9,7 +9,6 @@ never as code.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -19,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from core.errors import InvalidInput
-from core.pipelines.spec import SourceSpec, check_source_path
+from core.pipelines.spec import SourceSpec, check_source_path, check_source_query
 
 DEFAULT_MAX_BYTES = 1_000_000_000
 SQL_CHUNK_ROWS = 50_000
@@ -33,6 +32,12 @@ def format_bytes(size: int) -> str:
             return f"{int(value)} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
         value /= 1000
     raise AssertionError("unreachable")
+
+
+def describe_size(size: int) -> str:
+    """A size stated exactly, with a human reading beside it (a limit never reads as "0 MB")."""
+    exact = f"{size:,} byte{'' if size == 1 else 's'}"
+    return exact if size < 1000 else f"{exact} ({format_bytes(size)})"
 
 
 def check_size(size: int, limit: int, what: str) -> None:
@@ -90,9 +95,6 @@ class FileSource:
             raise InvalidInput(f"source file {self.relative!r} cannot be read: {first_line}") from None
 
 
-_READ_ONLY_START = re.compile(r"\s*(select|with)\b", re.IGNORECASE)
-
-
 class SqlSource:
     """The result of one SELECT on a database given as a SQLAlchemy engine or URL.
 
@@ -108,12 +110,7 @@ class SqlSource:
         label: str = "sql",
         max_bytes: int = DEFAULT_MAX_BYTES,
     ) -> None:
-        statement = query.strip().rstrip(";").strip()
-        if not _READ_ONLY_START.match(statement):
-            raise InvalidInput("source.query must be a single SELECT (or WITH ... SELECT) statement")
-        if ";" in statement:
-            raise InvalidInput("source.query must be a single statement (found ';' inside it)")
-        self.query = statement
+        self.query = check_source_query(query)
         self.label = label
         self.max_bytes = max_bytes
         self._bind = bind

@@ -64,12 +64,7 @@ class SourceSpec:
             if self.path is not None or self.database is None or self.query is None:
                 raise InvalidInput("source: a sql source takes database and query")
             validate_name(self.database, "source.database", max_length=64)
-            if not isinstance(self.query, str) or not self.query.strip():
-                raise InvalidInput("source.query must be non-empty text")
-            if len(self.query) > MAX_QUERY_CHARS:
-                raise InvalidInput(
-                    f"source.query is {len(self.query)} characters; the limit is {MAX_QUERY_CHARS}"
-                )
+            check_source_query(self.query)
         else:
             raise InvalidInput(f"source.type {self.kind!r} is not one of file, sql")
 
@@ -77,6 +72,28 @@ class SourceSpec:
         if self.kind == "file":
             return {"type": "file", "path": self.path}
         return {"type": "sql", "database": self.database, "query": self.query}
+
+
+_READ_ONLY_START = re.compile(r"\s*(select|with)\b", re.IGNORECASE)
+
+
+def check_source_query(query: object) -> str:
+    """One SELECT (or WITH ... SELECT) statement, without its trailing ';'; raise naming the problem.
+
+    Checked when the spec is registered, so a spec that could never train is
+    refused then; the source checks again before running it. It guards against
+    mistakes, not attacks: give Steward a read-only database user.
+    """
+    if not isinstance(query, str) or not query.strip():
+        raise InvalidInput("source.query must be non-empty text")
+    if len(query) > MAX_QUERY_CHARS:
+        raise InvalidInput(f"source.query is {len(query)} characters; the limit is {MAX_QUERY_CHARS}")
+    statement = query.strip().rstrip(";").strip()
+    if not _READ_ONLY_START.match(statement):
+        raise InvalidInput("source.query must be a single SELECT (or WITH ... SELECT) statement")
+    if ";" in statement:
+        raise InvalidInput("source.query must be a single statement (found ';' inside it)")
+    return statement
 
 
 def check_source_path(path: object) -> str:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 from pathlib import Path
 
+import pandas as pd
 from sqlalchemy import select
 
 from core.adapters.db.models import DatasetRow
@@ -14,7 +16,8 @@ from core.domain.accounts import Actor
 from core.domain.datasets import DATASET_ROLES, Dataset
 from core.domain.names import validate_comment, validate_label
 from core.domain.permissions import Action
-from core.errors import AlreadyExists, InvalidInput, NotFound
+from core.errors import AlreadyExists, IntegrityError, InvalidInput, NotFound
+from core.pipelines.sources import check_size
 from core.services import authz
 from core.services.context import ServiceContext
 from core.services.uow import UnitOfWork
@@ -64,9 +67,13 @@ class DatasetService:
             raise InvalidInput(f"data set path {relative!r} leaves the data folder")
         return candidate
 
-    def list(self) -> list[Dataset]:
+    def list(self, role: str | None = None) -> list[Dataset]:
+        """Registered data sets by name; only those of ``role`` (e.g. "production") when given."""
+        query = select(DatasetRow).order_by(DatasetRow.name)
+        if role is not None:
+            query = query.where(DatasetRow.role == role)
         with UnitOfWork(self.ctx, write=False) as uow:
-            return [_entity(row) for row in uow.session.scalars(select(DatasetRow).order_by(DatasetRow.name))]
+            return [_entity(row) for row in uow.session.scalars(query)]
 
     def get(self, name: str) -> Dataset:
         with UnitOfWork(self.ctx, write=False) as uow:
@@ -74,6 +81,32 @@ class DatasetService:
             if row is None:
                 raise NotFound(f"no data set named {name[:64]!r}")
             return _entity(row)
+
+    def read_frame(self, name: str, *, max_bytes: int) -> tuple[Dataset, pd.DataFrame]:
+        """The data set and its table, only if the file still hashes to the SHA-256 it was registered with.
+
+        The bytes are read once (refused by size on disk first), hashed and
+        parsed from memory, so the table is exactly the content the digest names.
+        """
+        dataset = self.get(name)
+        path = self.resolve(dataset.path)
+        try:
+            check_size(path.stat().st_size, max_bytes, f"data set {dataset.name!r}")
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise NotFound(f"the file of data set {dataset.name!r} ({dataset.path}) is missing") from None
+        check_size(len(data), max_bytes, f"data set {dataset.name!r}")
+        if hashlib.sha256(data).hexdigest() != dataset.sha256:
+            raise IntegrityError(
+                f"data set {dataset.name!r} ({dataset.path}) changed since it was registered: its SHA-256 "
+                "no longer matches; register the new file under a new name"
+            )
+        try:
+            frame = pd.read_csv(io.BytesIO(data), encoding="utf-8", low_memory=False)
+        except (ValueError, UnicodeDecodeError) as error:
+            first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
+            raise InvalidInput(f"data set {dataset.name!r} cannot be read: {first_line}") from None
+        return dataset, frame
 
     def register(
         self,

@@ -13,7 +13,8 @@ from __future__ import annotations
 import builtins
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
@@ -21,10 +22,11 @@ import pandas as pd
 from sklearn.pipeline import Pipeline as SkPipeline
 from sqlalchemy import func, select
 
-from core.adapters.artifacts import loads_pipeline
-from core.adapters.db.models import PipelineRow, PipelineVersionRow, ReferenceProfileRow
+from core.adapters.artifacts import SAFE_TEMP_AGE, Upload, loads_pipeline, read_upload
+from core.adapters.db.models import EnvironmentRow, PipelineRow, PipelineVersionRow, ReferenceProfileRow
 from core.domain.accounts import Actor
 from core.domain.audit import Outcome
+from core.domain.environments import Environment
 from core.domain.permissions import Action
 from core.domain.registry import Pipeline, PipelineOverview, PipelineVersion
 from core.drift.kinds import ColumnKind
@@ -36,12 +38,18 @@ from core.pipelines.sources import DataSource, make_source
 from core.pipelines.spec import PipelineSpec, parse_spec
 from core.pipelines.training import TrainingResult, evaluate_fitted, train
 from core.services import authz
+from core.services.catalog import DatasetService
 from core.services.context import ServiceContext
 from core.services.deployments import deployed_map
+from core.services.environments import to_environment
 from core.services.uow import UnitOfWork
 
 PREDICTION_COLUMN = "prediction"
 MAX_SPEC_BYTES = 256 * 1024
+MAX_LISTED = 100
+# Where a retrained version's lineage (and its audit event) says which production data it learned from.
+RETRAINED_FROM = "retrained_from"
+AUDIT_ACTIONS = {"trained": "pipeline.train", "uploaded": "pipeline.upload", "retrained": "pipeline.retrain"}
 
 
 def _loads(text: str) -> Any:
@@ -264,17 +272,97 @@ class PipelineService:
         )
         pipeline = self.get(name)
         spec = PipelineSpec.from_dict(pipeline.spec)
-        source = self._source(spec)
-        try:
-            data = source.load()
-            result = train(
-                spec, data, source=source.describe(), code_version=git_commit(), importances=importances
+
+        def spec_source() -> tuple[pd.DataFrame, str]:
+            source = self._source(spec)
+            return source.load(), source.describe()
+
+        return self._fit_and_add(
+            actor, pipeline, spec, spec_source, origin="trained", importances=importances
+        )
+
+    def retrain(
+        self, actor: Actor, name: str, *, environment: str, dataset: str, importances: bool = True
+    ) -> PipelineVersion:
+        """Train the pipeline's current spec on a registered production data set into a new version.
+
+        ``environment`` is where that production data comes from: retraining on
+        it is checked at that environment's tier (Prod's data: operators and
+        admins). The data set must hold the schema's columns and the target, i.e.
+        the delayed labels must have arrived; otherwise it is refused like bad
+        training data, naming the column, and nothing is registered. The
+        version's lineage records the data set, its SHA-256 and the environment.
+        """
+        where = self._environment(environment)
+        authz.check(
+            self.ctx,
+            actor,
+            Action.RETRAIN,
+            tier=where.tier,
+            object_type="pipeline",
+            object_id=str(name)[:100],
+            what=f"{str(name)[:100]} from {where.name}",
+        )
+        pipeline = self.get(name)
+        spec = PipelineSpec.from_dict(pipeline.spec)
+        # Completed with the data set's name, digest and rows once they are read (inside the training path).
+        provenance: dict[str, Any] = {"environment": where.name, "environment_id": where.id}
+
+        def production_data() -> tuple[pd.DataFrame, str]:
+            found = DatasetService(self.ctx).get(str(dataset))
+            if found.role != "production":
+                raise InvalidInput(
+                    f"data set {found.name!r} is a {found.role} data set; retraining takes a production one"
+                )
+            absent = [column for column in (*spec.schema.names, spec.target) if column not in found.columns]
+            if spec.target in absent:
+                raise InvalidInput(
+                    f"data set {found.name!r} has no target column {spec.target!r}: its labels have not "
+                    "arrived, so it cannot be trained on"
+                )
+            required = [c for c in absent if spec.schema.column(c).required]
+            if required:
+                raise InvalidInput(f"data set {found.name!r} lacks the schema column {required[0]!r}")
+            found, frame = DatasetService(self.ctx).read_frame(
+                found.name, max_bytes=self.ctx.settings.max_upload_bytes
             )
+            provenance.update(dataset=found.name, dataset_sha256=found.sha256, dataset_rows=len(frame))
+            return frame, f"file:{found.path}"
+
+        return self._fit_and_add(
+            actor,
+            pipeline,
+            spec,
+            production_data,
+            origin="retrained",
+            importances=importances,
+            provenance=provenance,
+        )
+
+    def _fit_and_add(
+        self,
+        actor: Actor,
+        pipeline: Pipeline,
+        spec: PipelineSpec,
+        load: Callable[[], tuple[pd.DataFrame, str]],
+        *,
+        origin: str,
+        importances: bool,
+        provenance: Mapping[str, Any] | None = None,
+    ) -> PipelineVersion:
+        """The one training path: load, train, profile outside any transaction, then add the version.
+
+        A refusal on the way (bad data, a missing column, one class) is audited
+        as a failed attempt and nothing is written.
+        """
+        try:
+            data, described = load()
+            result = train(spec, data, source=described, code_version=git_commit(), importances=importances)
             profile = reference_profile(spec, result.pipeline, data)
         except StewardError as problem:
-            self._record_failure(actor, "pipeline.train", pipeline.name, str(problem))
+            self._record_failure(actor, AUDIT_ACTIONS[origin], pipeline.name, str(problem))
             raise
-        return self._add_version(actor, pipeline, spec, result, profile, origin="trained")
+        return self._add_version(actor, pipeline, spec, result, profile, origin=origin, provenance=provenance)
 
     def _add_version(
         self,
@@ -285,6 +373,7 @@ class PipelineService:
         profile: Profile,
         *,
         origin: str,
+        provenance: Mapping[str, Any] | None = None,
     ) -> PipelineVersion:
         version_id = uuid.uuid4().hex
         stored = self.ctx.artifacts.put(pipeline.name, version_id, result.pipeline)
@@ -302,6 +391,8 @@ class PipelineService:
                     or 0
                 ) + 1
                 lineage = result.lineage.to_dict()
+                if provenance is not None:
+                    lineage[RETRAINED_FROM] = dict(provenance)
                 version_row = PipelineVersionRow(
                     id=version_id,
                     pipeline_id=row.id,
@@ -334,12 +425,15 @@ class PipelineService:
                     )
                 )
                 version = to_version(version_row, row.name)
+                after = version.summary()
+                if provenance is not None:
+                    after[RETRAINED_FROM] = dict(provenance)
                 uow.record(
                     actor,
-                    f"pipeline.{'train' if origin == 'trained' else 'upload'}",
+                    AUDIT_ACTIONS[origin],
                     object_type="pipeline_version",
                     object_id=f"{row.name}/v{number}",
-                    after=version.summary(),
+                    after=after,
                 )
                 uow.commit()
         except BaseException:
@@ -415,13 +509,16 @@ class PipelineService:
             uow.commit()
 
     def import_artifact(
-        self, actor: Actor, name: str, data: bytes, *, filename: str = "upload"
+        self, actor: Actor, name: str, upload: Upload, *, filename: str = "upload"
     ) -> PipelineVersion:
         """Register an uploaded skops pipeline as a new version, evaluated on the pipeline's own hold-out.
 
-        The file is inspected as data first: a pickle, a joblib file or a skops
-        file naming a type outside Steward's allow-list is refused (and the
-        refusal audited) before anything in it could run.
+        ``upload`` is the file's bytes, its path or an open binary file. One
+        over ``max_upload_bytes`` is refused by its size before it is read (a
+        path or an open file is never read whole). The file is then inspected
+        as data: a pickle, a joblib file or a skops file naming a type outside
+        Steward's allow-list is refused (and the refusal audited) before
+        anything in it could run.
         """
         authz.check(
             self.ctx,
@@ -434,10 +531,7 @@ class PipelineService:
         pipeline = self.get(name)
         limit = self.ctx.settings.max_upload_bytes
         try:
-            if len(data) > limit:
-                raise InvalidInput(
-                    f"{filename} is {len(data) / 1e6:,.0f} MB, over the {limit / 1e6:,.0f} MB limit"
-                )
+            data = read_upload(upload, max_bytes=limit, what=filename)
             fitted = loads_pipeline(data, what=filename, max_bytes=limit)
             spec = PipelineSpec.from_dict(pipeline.spec)
             source = self._source(spec)
@@ -451,7 +545,56 @@ class PipelineService:
             raise
         return self._add_version(actor, pipeline, spec, result, profile, origin="uploaded")
 
+    def sweep_temporary_artifacts(self, actor: Actor, *, older_than: timedelta = SAFE_TEMP_AGE) -> str:
+        """Remove temporary artifact files a crash left behind, if older than ``older_than``; a summary.
+
+        Younger ones may be a write in progress and are kept. Committed artifacts
+        are never touched. Removals are audited (a sweep that removes nothing
+        writes no event, so the worker's regular runs do not fill the log).
+        """
+        authz.check(
+            self.ctx,
+            actor,
+            Action.TRAIN_PIPELINE,
+            object_type="artifact_store",
+            what="remove leftover temporary artifact files",
+        )
+        if older_than < SAFE_TEMP_AGE:
+            raise InvalidInput(
+                f"older_than must be at least {SAFE_TEMP_AGE.total_seconds() / 60:g} min: "
+                "a younger temporary file may be a write in progress"
+            )
+        swept = self.ctx.artifacts.sweep(older_than=older_than, now=self.ctx.clock.now())
+        age = f"{older_than.total_seconds() / 60:g} min"
+        summary = (
+            f"removed {len(swept.removed)} temporary artifact file(s) older than {age}; "
+            f"kept {len(swept.kept)} younger (possibly still being written)"
+        )
+        if swept.removed:
+            with UnitOfWork(self.ctx) as uow:
+                uow.record(
+                    actor,
+                    "artifact.sweep",
+                    object_type="artifact_store",
+                    detail=summary,
+                    after={
+                        "removed": list(swept.removed[:MAX_LISTED]),
+                        "removed_count": len(swept.removed),
+                        "kept_count": len(swept.kept),
+                        "older_than_seconds": int(older_than.total_seconds()),
+                    },
+                )
+                uow.commit()
+        return summary
+
     # ---- helpers -----------------------------------------------------------
+    def _environment(self, name: str) -> Environment:
+        with UnitOfWork(self.ctx, write=False) as uow:
+            row = uow.session.scalar(select(EnvironmentRow).where(EnvironmentRow.name == name))
+            if row is None:
+                raise NotFound(f"no environment named {str(name)[:64]!r}")
+            return to_environment(row)
+
     def _source(self, spec: PipelineSpec) -> DataSource:
         """The spec's training data: a file under the data folder, or a query on a configured database."""
         return make_source(

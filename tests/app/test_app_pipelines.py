@@ -8,12 +8,19 @@ and registers nothing; the card speaks in sentences and carries plotly charts.
 from __future__ import annotations
 
 import json
+import pickle
 import re
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from core.domain.accounts import Actor
+from core.domain.permissions import Action, is_allowed
 from core.setup.demo import as_user
 from core.steward import Steward
 from testkit import REPO_ROOT, demo_tokens
@@ -243,3 +250,136 @@ def test_text_people_typed_is_shown_as_text(demo: tuple[Steward, dict[str, str]]
     captions = [c.value for c in at.caption]
     shown = next(c for c in captions if "javascript" in c)
     assert "\\[here\\]\\(javascript" in shown and "\\<img" in shown and "\\*\\*now\\*\\*" in shown
+
+
+# ---- uploads: refused by the page's real path ----------------------------------------------------
+
+
+class WritesMarker:
+    """Unpickling this runs code: it creates the marker file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __reduce__(self) -> tuple[object, tuple[Path]]:
+        return (Path.touch, (self.path,))
+
+
+def upload_through_the_page(at: AppTest, filename: str, data: bytes) -> None:
+    at.selectbox(key="pipelines_choice").set_value("credit-default").run()
+    at.file_uploader(key="artifact_upload").upload(filename, data)
+    at.run()
+    assert not at.exception, at.exception
+    at.button(key="upload_artifact").click().run()
+    assert not at.exception, at.exception
+
+
+def test_a_pickle_uploaded_through_the_page_is_refused_never_runs_and_registers_nothing(
+    demo: tuple[Steward, dict[str, str]], tmp_path: Path
+) -> None:
+    steward, tokens = demo
+    before = len(steward.pipelines.versions("credit-default"))
+    marker = tmp_path / "pwned"
+    at = open_pipelines(tokens["dana"])
+    upload_through_the_page(at, "model.skops", pickle.dumps(WritesMarker(marker)))
+    errors = [unescape(e.value) for e in at.error]
+    assert len(errors) == 1 and "\n" not in errors[0], errors
+    assert "model.skops is a Python pickle; only skops files are accepted" in errors[0]
+    assert not at.success and not marker.exists()
+    assert len(steward.pipelines.versions("credit-default")) == before
+    refusal = steward.audit.recent(1)[0]
+    assert (refusal.action, refusal.actor, refusal.outcome.value) == ("pipeline.upload", "dana", "failed")
+
+
+@pytest.fixture
+def small_upload_limit(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The app under test with STEWARD_MAX_UPLOAD_BYTES=1000 (its cached Steward is rebuilt, then again after)."""
+    monkeypatch.setenv("STEWARD_MAX_UPLOAD_BYTES", "1000")
+    st.cache_resource.clear()  # the app's Steward is cached per process: build one with this limit
+    yield
+    st.cache_resource.clear()
+
+
+def test_an_upload_over_the_limit_is_refused_stating_the_limit_exactly(
+    demo: tuple[Steward, dict[str, str]], small_upload_limit: None
+) -> None:
+    steward, tokens = demo
+    before = len(steward.pipelines.versions("credit-default"))
+    at = open_pipelines(tokens["dana"])
+    at.selectbox(key="pipelines_choice").set_value("credit-default").run()
+    assert "up to 1,000 bytes (1.0 kB)" in markdown_text(at)
+    upload_through_the_page(at, "big.skops", b"PK\x03\x04" + b"\0" * 4998)
+    errors = [unescape(e.value) for e in at.error]
+    assert errors == ["big.skops is 5,002 bytes (5.0 kB); the limit is 1,000 bytes (1.0 kB)"], errors
+    assert len(steward.pipelines.versions("credit-default")) == before
+
+
+# ---- retraining on production data ---------------------------------------------------------------
+
+
+def labelled_production(steward: Steward) -> str:
+    """Production rows whose delayed labels have arrived, registered once as a production data set."""
+    name = "credit/production-labelled"
+    if name not in {d.name for d in steward.datasets.list()}:
+        frame = pd.read_csv(
+            REPO_ROOT / "sample_data" / "credit" / "train.csv", skiprows=range(1, 20001), nrows=800
+        )
+        path = steward.datasets.resolve(f"{name}.csv")
+        frame.to_csv(path, index=False)
+        steward.datasets.register(Actor.system_actor("test"), name, f"{name}.csv", role="production")
+    return name
+
+
+def open_retrain(token: str) -> AppTest:
+    at = open_pipelines(token)
+    at.selectbox(key="pipelines_choice").set_value("credit-default").run()
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.mark.parametrize("username", ["otto", "dana", "admin", "vera", "bea", "rick"])
+def test_the_retrain_control_offers_exactly_the_environments_the_matrix_allows(
+    demo: tuple[Steward, dict[str, str]], username: str
+) -> None:
+    steward, tokens = demo
+    labelled_production(steward)
+    at = open_retrain(tokens[username])
+    roles = steward.users.get(Actor.system_actor("test"), username).roles
+    allowed = [e.name for e in steward.environments.list() if is_allowed(roles, Action.RETRAIN, e.tier)]
+    tabs = [tab.label for tab in at.tabs]
+    if not allowed:
+        assert "Retrain" not in tabs and "Retrain" not in {b.label for b in at.button}
+        return
+    assert "Retrain" in tabs
+    assert at.selectbox(key="retrain_environment").options == allowed
+    assert "credit/production-labelled" in at.selectbox(key="retrain_dataset").options
+
+
+def test_an_operator_retrains_on_prod_data_through_the_page(demo: tuple[Steward, dict[str, str]]) -> None:
+    steward, tokens = demo
+    dataset = labelled_production(steward)
+    before = [v.number for v in steward.pipelines.versions("credit-default")]
+    at = open_retrain(tokens["otto"])
+    at.selectbox(key="retrain_environment").set_value("Prod")
+    at.selectbox(key="retrain_dataset").set_value(dataset)
+    next(b for b in at.button if b.label == "Retrain").click().run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    number = before[-1] + 1
+    assert any(f"Retrained credit-default v{number} (800 rows)" in unescape(s.value) for s in at.success)
+    version = steward.pipelines.version("credit-default", number)
+    assert (version.origin, version.trained_by) == ("retrained", "otto")
+    assert version.lineage["retrained_from"]["environment"] == "Prod"
+    assert version.lineage["retrained_from"]["dataset"] == dataset
+
+
+def test_production_data_without_labels_is_refused_on_the_page(demo: tuple[Steward, dict[str, str]]) -> None:
+    steward, tokens = demo
+    before = len(steward.pipelines.versions("credit-default"))
+    at = open_retrain(tokens["otto"])
+    at.selectbox(key="retrain_environment").set_value("Prod")
+    at.selectbox(key="retrain_dataset").set_value("credit/production")  # the demo's: labels come separately
+    next(b for b in at.button if b.label == "Retrain").click().run()
+    errors = [unescape(e.value) for e in at.error]
+    assert len(errors) == 1 and "has no target column 'default_next_month'" in errors[0], errors
+    assert not at.success and len(steward.pipelines.versions("credit-default")) == before

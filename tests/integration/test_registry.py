@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
+import os
 import pickle
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -11,6 +14,9 @@ from sqlalchemy import func, select
 
 from core.adapters.artifacts import LocalArtifactStore
 from core.adapters.db.models import PipelineRow, PipelineVersionRow, ReferenceProfileRow
+from core.domain.accounts import Actor
+from core.domain.permissions import Action, is_allowed
+from core.domain.roles import Role
 from core.errors import IntegrityError, InvalidInput, NotFound, PermissionDenied
 from core.services.uow import UnitOfWork
 from core.steward import Steward
@@ -121,7 +127,8 @@ def test_a_crash_between_write_and_rename_leaves_no_artifact_and_no_row(steward,
     crashing.close()
     assert counts(steward) == before
     assert [p for p in artifact_files(steward) if not p.name.startswith(".partial-")] == []
-    assert LocalArtifactStore(steward.settings.resolved_artifact_root).sweep() >= 0
+    store = LocalArtifactStore(steward.settings.resolved_artifact_root)
+    assert store.sweep(older_than=timedelta(0), now=datetime.now(UTC) + timedelta(seconds=1)).kept == ()
     assert artifact_files(steward) == []
 
 
@@ -158,14 +165,50 @@ def test_a_pickle_upload_is_refused_audited_and_never_runs(steward, dana, tmp_pa
     )
 
 
-def test_an_upload_over_the_limit_is_refused_before_reading(steward, dana, tmp_path, clock):
+def test_an_upload_over_the_limit_is_refused_stating_the_limit_exactly(steward, dana, tmp_path, clock):
     small = Steward(
         make_settings(tmp_path, steward.settings.resolved_database_url, max_upload_bytes=1000), clock=clock
     )
     small.pipelines.register(dana, CREDIT_SPEC)
-    with pytest.raises(InvalidInput, match="over the 0 MB limit"):
+    before = counts(small)
+    with pytest.raises(
+        InvalidInput, match=r"^big.skops is 5,002 bytes \(5.0 kB\); the limit is 1,000 bytes \(1.0 kB\)$"
+    ):
         small.pipelines.import_artifact(dana, "credit-default", b"PK" + b"\0" * 5000, filename="big.skops")
+    assert counts(small) == before
+    refusal = small.audit.recent(1)[0]
+    assert (refusal.action, refusal.outcome.value) == ("pipeline.upload", "failed")
+    assert "the limit is 1,000 bytes" in refusal.detail
     small.close()
+
+
+class NeverRead(io.BytesIO):
+    """An open upload (as Streamlit hands them over) that fails the test if it is read."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(b"")
+        self.size = size
+
+    def read(self, *_args: object) -> bytes:
+        raise AssertionError("the upload was read before its size was checked")
+
+
+def test_a_sparse_2_gb_file_is_refused_by_its_size_without_being_read(steward, dana, tmp_path):
+    """The path the CLI import takes (and an open upload, the page's): sized first, never read whole."""
+    steward.pipelines.register(dana, CREDIT_SPEC)
+    huge = tmp_path / "huge.skops"
+    with huge.open("wb") as handle:  # sparse: 2 GB on paper, nothing on disk
+        handle.truncate(2_000_000_000)
+    before = counts(steward)
+    limit = r"the limit is 1,073,741,824 bytes \(1.1 GB\)"
+    with pytest.raises(InvalidInput, match=rf"^huge.skops is 2,000,000,000 bytes \(2.0 GB\); {limit}$"):
+        steward.pipelines.import_artifact(dana, "credit-default", huge, filename="huge.skops")
+    with pytest.raises(InvalidInput, match=limit):
+        steward.pipelines.import_artifact(
+            dana, "credit-default", NeverRead(2_000_000_000), filename="up.skops"
+        )
+    assert counts(steward) == before and artifact_files(steward) == []
+    assert [e.action for e in steward.audit.recent(2)] == ["pipeline.upload", "pipeline.upload"]
 
 
 def test_a_valid_skops_upload_becomes_a_version_evaluated_on_the_hold_out(steward, dana):
@@ -248,3 +291,182 @@ def test_a_spec_update_keeps_versions_immutable_and_a_new_target_needs_a_new_nam
         steward.pipelines.register(
             dana, CREDIT_SPEC.replace('target = "default_next_month"', 'target = "ID"')
         )
+
+
+# ---- retraining on production data -------------------------------------------------------------
+
+
+def place_production(steward: Steward, name: str = "credit/prod-labelled", rows: int = 600, damage=None):
+    """Production rows whose labels have arrived, registered as a production data set."""
+    frame = pd.read_csv(
+        REPO_ROOT / "sample_data" / "credit" / "train.csv", skiprows=range(1, 5001), nrows=rows
+    )
+    if damage is not None:
+        frame = damage(frame)
+    relative = f"{name}.csv"
+    path = steward.datasets.resolve(relative)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(path, index=False)
+    return steward.datasets.register(Actor.system_actor("test"), name, relative, role="production")
+
+
+@pytest.fixture
+def otto(steward: Steward):
+    add_user(steward, "otto", "operator")
+    return sign_in(steward, "otto")
+
+
+def test_retraining_on_production_data_records_where_the_data_came_from(steward, dana, otto):
+    steward.pipelines.register(dana, CREDIT_SPEC)
+    trained = steward.pipelines.train(dana, "credit-default", importances=False)
+    production = place_production(steward)
+    prod = steward.environments.get("Prod")
+    version = steward.pipelines.retrain(
+        otto, "credit-default", environment="Prod", dataset=production.name, importances=False
+    )
+    assert (version.number, version.origin, version.trained_by) == (2, "retrained", "otto")
+    assert version.data_rows == 600 and version.data_digest != trained.data_digest
+    assert version.spec_digest == trained.spec_digest and set(version.metrics) == set(trained.metrics)
+    lineage = version.lineage
+    assert lineage["retrained_from"] == {
+        "environment": "Prod",
+        "environment_id": prod.id,
+        "dataset": "credit/prod-labelled",
+        "dataset_sha256": production.sha256,
+        "dataset_rows": 600,
+    }
+    assert lineage["source"] == "file:credit/prod-labelled.csv"  # beside the usual lineage
+    assert lineage["data_digest"] == version.data_digest and lineage["split"]["holdout_rows"] == 120
+    assert steward.pipelines.reference_profile(version.id).rows == 600
+    assert steward.pipelines.load_model(version) is not None
+    event = steward.audit.recent(1)[0]
+    assert (event.action, event.actor, event.object_id) == ("pipeline.retrain", "otto", "credit-default/v2")
+    assert event.after["retrained_from"]["dataset_sha256"] == production.sha256
+    assert event.after["origin"] == "retrained" and event.after["artifact_sha256"] == version.artifact_sha256
+    assert steward.pipelines.version("credit-default", 1) == trained  # versions are immutable
+
+
+@pytest.mark.parametrize("environment", ["Dev", "Test", "Prod"])
+def test_who_may_retrain_is_exactly_the_matrix_at_the_environments_tier(steward, environment):
+    """Every role in every tier; the call names a missing data set, so an allowed call fails after the check."""
+    steward.pipelines.register(Actor.system_actor("test"), CREDIT_SPEC)
+    tier = steward.environments.get(environment).tier
+    for role in Role:
+        username = f"{role.value.replace('_', '-')}-{environment.lower()}"
+        add_user(steward, username, role.value)
+        actor = sign_in(steward, username)
+        if is_allowed({role}, Action.RETRAIN, tier):
+            with pytest.raises(NotFound, match="no data set named 'missing'"):
+                steward.pipelines.retrain(actor, "credit-default", environment=environment, dataset="missing")
+            event = steward.audit.recent(1)[0]
+            assert (event.action, event.outcome.value) == ("pipeline.retrain", "failed"), role
+        else:
+            with pytest.raises(
+                PermissionDenied, match=f"may not retrain on production data.* in {tier.value}"
+            ):
+                steward.pipelines.retrain(actor, "credit-default", environment=environment, dataset="missing")
+            event = steward.audit.recent(1)[0]
+            assert (event.action, event.actor) == ("permission.denied", username), role
+            assert "pipeline.retrain" in event.detail
+    assert counts(steward)[1] == 0
+
+
+def test_a_data_scientist_retrains_on_dev_data_but_not_on_prod_data(steward, dana):
+    steward.pipelines.register(dana, CREDIT_SPEC)
+    production = place_production(steward)
+    with pytest.raises(
+        PermissionDenied, match="dana may not retrain on production data credit-default from Prod"
+    ):
+        steward.pipelines.retrain(dana, "credit-default", environment="Prod", dataset=production.name)
+    assert counts(steward)[1] == 0
+    version = steward.pipelines.retrain(
+        dana, "credit-default", environment="Dev", dataset=production.name, importances=False
+    )
+    assert version.lineage["retrained_from"]["environment"] == "Dev"
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda f: f.drop(columns=["default_next_month"]), "labels have not arrived"),
+        (
+            lambda f: f.assign(default_next_month=f["default_next_month"].where(f.index > 9)),
+            "target 'default_next_month' has 10 missing values",
+        ),
+        (lambda f: f.drop(columns=["PAY_AMT3"]), "lacks the schema column 'PAY_AMT3'"),
+        (lambda f: f.assign(default_next_month=0), "one class"),
+        (lambda f: f.assign(AGE=f["AGE"].astype(float).where(f.index != 7, float("nan"))), "AGE"),
+    ],
+    ids=["no-labels-yet", "some-labels-missing", "missing-column", "one-class", "nan-in-age"],
+)
+def test_bad_production_data_is_refused_naming_the_column_audited_and_nothing_registered(
+    steward, dana, otto, damage, message
+):
+    steward.pipelines.register(dana, CREDIT_SPEC)
+    production = place_production(steward, damage=damage)
+    before = counts(steward)
+    with pytest.raises(InvalidInput, match=message):
+        steward.pipelines.retrain(otto, "credit-default", environment="Prod", dataset=production.name)
+    assert counts(steward) == before and artifact_files(steward) == []
+    failure = steward.audit.recent(1)[0]
+    assert (failure.action, failure.outcome.value, failure.actor) == ("pipeline.retrain", "failed", "otto")
+    assert message.split("'")[0] in failure.detail
+
+
+def test_only_a_production_data_set_unchanged_since_registration_is_used(steward, dana, otto):
+    steward.pipelines.register(dana, CREDIT_SPEC)
+    training = steward.datasets.register(
+        Actor.system_actor("test"), "credit/train", "credit/train.csv", role="training"
+    )
+    with pytest.raises(InvalidInput, match="is a training data set; retraining takes a production one"):
+        steward.pipelines.retrain(otto, "credit-default", environment="Prod", dataset=training.name)
+    production = place_production(steward)
+    path = steward.datasets.resolve(production.path)
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join([*lines, lines[-1]]))  # a row added after it was registered
+    with pytest.raises(IntegrityError, match="changed since it was registered"):
+        steward.pipelines.retrain(otto, "credit-default", environment="Prod", dataset=production.name)
+    with pytest.raises(NotFound, match="no environment named 'Moon'"):
+        steward.pipelines.retrain(otto, "credit-default", environment="Moon", dataset=production.name)
+    assert counts(steward)[1] == 0
+
+
+# ---- leftover temporary files ------------------------------------------------------------------
+
+
+def test_sweeping_removes_old_temporary_files_only(steward, dana, clock):
+    steward.pipelines.register(dana, CREDIT_SPEC)
+    version = steward.pipelines.train(dana, "credit-default", importances=False)
+    committed = steward.settings.resolved_artifact_root / version.artifact_uri
+    folder = committed.parent
+    old, fresh = folder / ".partial-crashed.skops", folder / ".partial-inflight.skops"
+    for path, age in (
+        (old, timedelta(hours=3)),
+        (fresh, timedelta(minutes=2)),
+        (committed, timedelta(days=30)),
+    ):
+        if not path.exists():
+            path.write_bytes(b"PK half written")
+        stamp = (clock.now() - age).timestamp()
+        os.utime(path, (stamp, stamp))
+    worker = Actor.system_actor("worker")
+    summary = steward.pipelines.sweep_temporary_artifacts(worker)
+    assert summary == (
+        "removed 1 temporary artifact file(s) older than 60 min; kept 1 younger (possibly still being written)"
+    )
+    assert not old.exists() and fresh.exists()
+    assert steward.pipelines.verify_artifacts(worker) == []  # the committed artifact is untouched
+    event = steward.audit.recent(1)[0]
+    assert (event.action, event.actor) == ("artifact.sweep", "system:worker")
+    assert (
+        event.after["removed"] == ["credit-default/.partial-crashed.skops"] and event.after["kept_count"] == 1
+    )
+    seq = event.seq
+    assert steward.pipelines.sweep_temporary_artifacts(worker).startswith("removed 0 ")
+    assert steward.audit.recent(1)[0].seq == seq  # nothing removed, nothing to record
+    with pytest.raises(InvalidInput, match="at least 60 min"):
+        steward.pipelines.sweep_temporary_artifacts(worker, older_than=timedelta(minutes=1))
+    add_user(steward, "vera", "viewer")
+    with pytest.raises(PermissionDenied):
+        steward.pipelines.sweep_temporary_artifacts(sign_in(steward, "vera"))
+    assert fresh.exists()

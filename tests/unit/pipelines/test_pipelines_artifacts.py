@@ -10,6 +10,7 @@ import pickle
 import subprocess
 import sys
 import zipfile
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +24,11 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
 from core.adapters.artifacts import (
+    DEFAULT_MAX_BYTES,
     LocalArtifactStore,
     StoredArtifact,
-    check_upload,
-    check_upload_file,
+    inspect_artifact,
+    read_upload,
 )
 from core.errors import AlreadyExists, IntegrityError, InvalidInput
 from core.pipelines.spec import PipelineSpec
@@ -41,6 +43,16 @@ def fitted() -> tuple[Pipeline, pd.DataFrame]:
 
     frame = toy_frame()
     return train(parse_spec(SMALL_SPEC), frame, importances=False).pipeline, frame
+
+
+def check_upload(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+    """What the registry does with an upload's bytes before loading anything."""
+    inspect_artifact(data, what="the uploaded file", max_bytes=max_bytes)
+
+
+def check_upload_file(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+    """The same for a file on disk, read the way the registry reads one (refused by size first)."""
+    check_upload(read_upload(path, max_bytes=max_bytes), max_bytes=max_bytes)
 
 
 @pytest.fixture
@@ -291,8 +303,75 @@ def test_an_oversized_upload_is_refused_by_size_before_reading(tmp_path: Path) -
     huge = tmp_path / "huge.skops"
     with huge.open("wb") as handle:  # sparse: 2 GB on paper, nothing on disk
         handle.truncate(2_000_000_000)
-    with pytest.raises(InvalidInput, match=r"is 2,000,000,000 bytes; the limit is 500,000,000 bytes"):
+    with pytest.raises(
+        InvalidInput,
+        match=r"is 2,000,000,000 bytes \(2.0 GB\); the limit is 500,000,000 bytes \(500.0 MB\)",
+    ):
         check_upload_file(huge)
+
+
+class NeverRead(io.BytesIO):
+    """An open upload that announces its size (as Streamlit's do) and fails the test if read."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(b"")
+        self.size = size
+
+    def read(self, *_args: Any) -> bytes:
+        raise AssertionError("read before its size was checked")
+
+
+class Unsized(io.RawIOBase):
+    """A stream that cannot say its size (a pipe): it is read only up to the limit plus one byte."""
+
+    def __init__(self, total: int) -> None:
+        self.left, self.asked = total, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def tell(self) -> int:
+        raise OSError("not seekable")
+
+    def read(self, size: int = -1) -> bytes:
+        self.asked += size
+        chunk = min(self.left, size if size >= 0 else self.left)
+        self.left -= chunk
+        return b"P" * chunk
+
+
+@pytest.mark.parametrize(
+    ("limit", "stated"),
+    [(1, "1 byte"), (1000, r"1,000 bytes \(1.0 kB\)"), (1024**3, r"1,073,741,824 bytes \(1.1 GB\)")],
+)
+def test_the_limit_is_stated_exactly_never_rounded_to_nothing(limit: int, stated: str) -> None:
+    with pytest.raises(InvalidInput, match=f"the limit is {stated}$"):
+        read_upload(b"x" * (limit + 1), max_bytes=limit, what="big.skops")
+
+
+def test_an_open_upload_is_refused_by_its_announced_size_without_being_read() -> None:
+    with pytest.raises(InvalidInput, match=r"model.skops is 2,000,000,000 bytes"):
+        read_upload(NeverRead(2_000_000_000), max_bytes=1000, what="model.skops")  # type: ignore[arg-type]
+
+
+def test_an_open_file_is_sized_by_seeking_before_it_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "big.skops"
+    path.write_bytes(b"PK" + b"\0" * 5000)
+    with path.open("rb") as handle:
+        with pytest.raises(InvalidInput, match=r"is 5,002 bytes \(5.0 kB\); the limit is 1,000 bytes"):
+            read_upload(handle, max_bytes=1000)
+        assert handle.tell() == 0  # sized, not read
+        assert read_upload(handle, max_bytes=10_000) == path.read_bytes()
+
+
+def test_a_stream_of_unknown_size_is_read_only_up_to_the_limit() -> None:
+    stream = Unsized(10_000_000)
+    with pytest.raises(InvalidInput, match=r"the limit is 1,000 bytes"):
+        read_upload(stream, max_bytes=1000)  # type: ignore[arg-type]
+    assert stream.asked == 1001
 
 
 def test_a_genuine_skops_pipeline_upload_is_accepted(fitted: tuple[Pipeline, pd.DataFrame]) -> None:
@@ -332,7 +411,9 @@ def test_a_crash_between_write_and_rename_leaves_no_artifact(
         store.load("p/" + leftovers[0].name, "0" * 64, "v1")  # never addressable as an artifact
     stored = store.put("p", "v1", fitted[0])  # the retry is not blocked by the leftover
     assert store.load(stored.uri, stored.sha256, "v1") is not None
-    assert store.sweep() == 1 and list(store.leftovers()) == []
+    assert store.sweep().removed == ()  # just written: it could be a write in progress
+    swept = store.sweep(older_than=timedelta(0), now=datetime.now(UTC) + timedelta(seconds=1))
+    assert swept.removed == (f"p/{leftovers[0].name}",) and list(store.leftovers()) == []
     assert (store.root / stored.uri).exists()
 
 
@@ -372,3 +453,30 @@ def test_every_demo_estimator_survives_the_round_trip(tmp_path: Path, credit_sam
     loaded = store.load(stored.uri, stored.sha256, "v2")
     features = spec.schema.coerce(credit_sample)
     np.testing.assert_array_equal(loaded.predict_proba(features), result.pipeline.predict_proba(features))
+
+
+def test_sweep_removes_old_temporary_files_keeps_fresh_ones_and_never_touches_artifacts(
+    store: LocalArtifactStore, fitted: tuple[Pipeline, pd.DataFrame]
+) -> None:
+    stored = store.put("p", "v1", fitted[0])
+    artifact = store.root / stored.uri
+    folder = artifact.parent
+    now = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+    old, fresh = folder / ".partial-old.skops", folder / ".partial-fresh.skops"
+    for path, age in (
+        (old, timedelta(hours=2)),
+        (fresh, timedelta(minutes=5)),
+        (artifact, timedelta(days=9)),
+    ):
+        if not path.exists():
+            path.write_bytes(b"half a write")
+        stamp = (now - age).timestamp()
+        os.utime(path, (stamp, stamp))
+    swept = store.sweep(now=now)
+    assert swept.removed == ("p/.partial-old.skops",) and swept.kept == ("p/.partial-fresh.skops",)
+    assert not old.exists() and fresh.exists()
+    assert hashlib.sha256(artifact.read_bytes()).hexdigest() == stored.sha256
+    assert store.sweep(now=now + timedelta(hours=1)).removed == ("p/.partial-fresh.skops",)
+    assert store.load(stored.uri, stored.sha256, "v1") is not None
+    with pytest.raises(InvalidInput, match="must not be negative"):
+        store.sweep(older_than=timedelta(seconds=-1))

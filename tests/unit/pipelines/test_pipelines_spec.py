@@ -181,6 +181,23 @@ def test_a_sql_source_names_a_configured_database_and_a_query() -> None:
         parse_spec(edited('type = "file"', 'type = "sql"'))
 
 
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("DELETE FROM t", "single SELECT"),
+        ("SELECT * FROM t; DROP TABLE t", "found ';' inside it"),
+        ("   ", "non-empty text"),
+    ],
+)
+def test_a_query_that_could_never_train_is_refused_when_the_spec_is_parsed(query: str, message: str) -> None:
+    """Not only when training runs: a spec that cannot train is never registered."""
+    text = edited(
+        'type = "file"\npath = "toy.csv"', f'type = "sql"\ndatabase = "warehouse"\nquery = "{query}"'
+    )
+    with pytest.raises(InvalidInput, match=message):
+        parse_spec(text)
+
+
 def test_the_reference_page_names_every_registered_estimator_transformer_and_parameter() -> None:
     from pipelines_testdata import REPO
 
