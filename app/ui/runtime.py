@@ -15,7 +15,8 @@ def _settings_fingerprint() -> tuple[tuple[str, str], ...]:
 
 
 @st.cache_resource(show_spinner=False)
-def _steward_for(_fingerprint: tuple[tuple[str, str], ...]) -> Steward:
+def _steward_for(fingerprint: tuple[tuple[str, str], ...]) -> Steward:
+    """Keyed by the settings (an underscore name would not be hashed: every setting would share one)."""
     steward = Steward.open()
     check_ready_to_serve(steward)
     return steward

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from core.adapters.db.models import (
     BatchRunRow,
@@ -719,16 +719,7 @@ class MonitoringService:
             if pipeline_row is None:
                 raise NotFound(f"no pipeline named {pipeline[:100]!r}")
             if run_id is None:
-                run_id = uow.session.scalar(
-                    select(BatchRunRow.id)
-                    .where(
-                        BatchRunRow.pipeline_id == pipeline_row.id,
-                        BatchRunRow.environment == environment,
-                        BatchRunRow.status == "ok",
-                    )
-                    .order_by(BatchRunRow.started_at.desc())
-                    .limit(1)
-                )
+                run_id = uow.session.scalar(_latest_ok_run(pipeline_row.id, environment, BatchRunRow.id))
             if run_id is None:
                 return []
             rows = uow.session.execute(
@@ -768,15 +759,7 @@ class MonitoringService:
             if pipeline_row is None:
                 raise NotFound(f"no pipeline named {pipeline[:100]!r}")
             run = uow.session.execute(
-                select(BatchRunRow.id, MonitorRow.window)
-                .join(MonitorRow, MonitorRow.id == BatchRunRow.monitor_id)
-                .where(
-                    BatchRunRow.pipeline_id == pipeline_row.id,
-                    BatchRunRow.environment == environment,
-                    BatchRunRow.status == "ok",
-                )
-                .order_by(BatchRunRow.started_at.desc())
-                .limit(1)
+                _latest_ok_run(pipeline_row.id, environment, BatchRunRow.id, MonitorRow.window)
             ).first()
             if run is None:
                 return []
@@ -832,6 +815,26 @@ class MonitoringService:
         for run in self.runs(limit=500):
             latest.setdefault(run.monitor_id, run)
         return sorted(latest.values(), key=lambda run: (run.pipeline_name, run.environment))
+
+
+def _latest_ok_run(pipeline_id: int, environment: str, *columns: Any) -> Select[Any]:
+    """The latest successful run of the pipeline's monitors in ``environment``.
+
+    Found through the monitor's environment id, not the name stored on the run,
+    so history stays in view when an environment is renamed.
+    """
+    return (
+        select(*columns)
+        .join(MonitorRow, MonitorRow.id == BatchRunRow.monitor_id)
+        .join(EnvironmentRow, EnvironmentRow.id == MonitorRow.environment_id)
+        .where(
+            BatchRunRow.pipeline_id == pipeline_id,
+            EnvironmentRow.name == environment,
+            BatchRunRow.status == "ok",
+        )
+        .order_by(BatchRunRow.started_at.desc())
+        .limit(1)
+    )
 
 
 def _period_label(start: datetime | None, period: str) -> str:

@@ -36,6 +36,10 @@ def verify_artifacts(steward: Steward) -> str:
     return "every artifact matches its registered digest"
 
 
+def sweep_temporary_artifacts(steward: Steward) -> str:
+    return steward.pipelines.sweep_temporary_artifacts(WORKER)
+
+
 def run_due_monitors(steward: Steward) -> str:
     runs = [steward.monitoring.run(WORKER, monitor.id) for monitor in steward.monitoring.due()]
     failed = [run for run in runs if run.status != "ok"]
@@ -61,6 +65,12 @@ def schedule(steward: Steward) -> list[JobSpec]:
             timedelta(hours=24),
             verify_artifacts,
             "re-hash every stored artifact; a mismatch raises an integrity alarm",
+        ),
+        JobSpec(
+            "artifacts.sweep",
+            timedelta(hours=6),
+            sweep_temporary_artifacts,
+            "remove temporary artifact files a crash left behind (older than an hour)",
         ),
         JobSpec(
             "monitors.run",

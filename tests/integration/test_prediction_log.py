@@ -163,3 +163,16 @@ def test_windows_roll_up_from_their_profiles_as_if_the_rows_were_read_again(stew
     assert year.windows == 12 and year.rows == 8734
     with pytest.raises(InvalidInput, match="roll up into quarter, year, all, not 'week'"):
         steward.monitoring.rollup(name, "Dev", "week")
+
+
+def test_drift_history_follows_a_renamed_environment(steward, dana):
+    name, monitor_id = bike_monitor(steward, dana)
+    steward.monitoring.run(dana, monitor_id)
+    before = [(w.label, w.verdict) for w in steward.monitoring.windows(name, "Dev")]
+    add_user(steward, "ada", "admin")
+    admin = sign_in(steward, "ada")
+    steward.environments.rename(admin, "Dev", "Development")
+    assert [(w.label, w.verdict) for w in steward.monitoring.windows(name, "Development")] == before
+    assert steward.monitoring.windows(name, "Dev") == []
+    assert len(steward.monitoring.rollup(name, "Development", "all")) == 1
+    assert steward.predictions.summary(name, "Development").predictions == 8734

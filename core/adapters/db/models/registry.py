@@ -35,7 +35,7 @@ class PipelineVersionRow(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     pipeline_id: Mapped[int] = mapped_column(ForeignKey("pipelines.id", ondelete="RESTRICT"), index=True)
     number: Mapped[int] = mapped_column(Integer)
-    origin: Mapped[str] = mapped_column(String(16))  # trained | uploaded
+    origin: Mapped[str] = mapped_column(String(16))  # trained | retrained | uploaded
     status: Mapped[str] = mapped_column(String(16), default="ready")  # ready | quarantined
     artifact_uri: Mapped[str] = mapped_column(String(500))
     artifact_sha256: Mapped[str] = mapped_column(String(64))
