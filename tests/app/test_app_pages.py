@@ -31,7 +31,7 @@ SEEDED_TEXT: dict[str, str] = {
     "deployments.py": "Prod",
     "approvals.py": "promotion",
     "drift.py": "2012-12",
-    "service_health.py": "latency",
+    "service_health.py": "credit-default v2",
     "infrastructure.py": "Database",
     "alerts.py": "bike-demand in Dev",
     "audit_log.py": "user.create",
