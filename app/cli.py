@@ -441,20 +441,34 @@ def train_command(name: str, as_user: str | None, no_importances: bool) -> None:
 @click.option(
     "--environment", required=True, help="Where the production data comes from (its tier decides who may)."
 )
-@click.option("--dataset", required=True, help="A registered production data set whose labels have arrived.")
+@click.option("--dataset", required=True, help="A registered production data set.")
+@click.option("--labels", default=None, help="A labels data set holding the target (delayed labels).")
+@click.option("--id-column", default=None, help="The id column joining --labels to the production rows.")
 @click.option("--as", "as_user", default=None, help=AS_HELP)
 @click.option("--no-importances", is_flag=True, help="Skip permutation importances (faster).")
 @friendly
 def retrain_command(
-    name: str, environment: str, dataset: str, as_user: str | None, no_importances: bool
+    name: str,
+    environment: str,
+    dataset: str,
+    labels: str | None,
+    id_column: str | None,
+    as_user: str | None,
+    no_importances: bool,
 ) -> None:
-    """Retrain pipeline NAME's current spec on production data into a new immutable version."""
+    """Retrain pipeline NAME's current spec on production data into a new immutable version.
+
+    The target comes with the data set, or from --labels joined on --id-column;
+    rows whose label has not arrived are left out.
+    """
     steward = open_steward()
     version = steward.pipelines.retrain(
         acting(steward, as_user),
         name,
         environment=environment,
         dataset=dataset,
+        labels=labels,
+        id_column=id_column,
         importances=not no_importances,
     )
     metrics = format_metrics(version.metrics)

@@ -313,23 +313,36 @@ def render_train(name: str, latest: PipelineVersion | None, spec_digest: str) ->
 def render_retrain(name: str) -> None:
     st.markdown("#### Retrain on production data")
     st.caption(
-        "Trains this pipeline's current spec on a registered production data set whose labels have "
-        "arrived (it must hold every schema column and the target). The new version's lineage records "
-        "the data set, its SHA-256 and the environment the data came from. Who may retrain is decided by "
-        "that environment's tier."
+        "Trains this pipeline's current spec on a registered production data set and its labels: the "
+        "target comes with the data set, or from a labels data set joined on an id column (rows whose "
+        "label has not arrived are left out). The new version's lineage records the data sets, their "
+        "SHA-256 and the environment the data came from. Who may retrain is decided by that "
+        "environment's tier."
     )
     datasets = [d.name for d in steward.datasets.list(role="production")]
     if not datasets:
         st.info("No production data set is registered yet.")
         return
+    label_sets = ["(in the data set)", *[d.name for d in steward.datasets.list(role="labels")]]
     with st.form("retrain_form"):
         c1, c2 = st.columns(2)
         environment = c1.selectbox("Production data from", RETRAIN_FROM, key="retrain_environment")
         dataset = c2.selectbox("Data set", datasets, key="retrain_dataset")
+        c3, c4 = st.columns(2)
+        labels = c3.selectbox("Labels", label_sets, key="retrain_labels")
+        id_column = c4.text_input("Id column (joins the labels)", key="retrain_id_column")
         if st.form_submit_button("Retrain", type="primary"):
+            joined = None if labels == label_sets[0] else labels
             with st.spinner(f"Retraining {md(name)} on {md(dataset)}… this takes a few seconds"):
                 attempt(
-                    lambda: steward.pipelines.retrain(actor, name, environment=environment, dataset=dataset),
+                    lambda: steward.pipelines.retrain(
+                        actor,
+                        name,
+                        environment=environment,
+                        dataset=dataset,
+                        labels=joined,
+                        id_column=id_column.strip() or None,
+                    ),
                     trained,
                 )
 

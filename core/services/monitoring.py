@@ -58,7 +58,14 @@ from core.pipelines.sources import SqlSource
 from core.services import authz
 from core.services.catalog import DatasetService
 from core.services.context import ServiceContext
-from core.services.predictions import EVENT_TIME, PREDICTED_LABEL, REQUEST_ID, PredictionLog, ScoredBatch
+from core.services.predictions import (
+    EVENT_TIME,
+    PREDICTED_LABEL,
+    REQUEST_ID,
+    PredictionLog,
+    ScoredBatch,
+    request_ids,
+)
 from core.services.registry import PREDICTION_COLUMN, PipelineService
 from core.services.uow import UnitOfWork
 
@@ -70,17 +77,6 @@ class Window:
     start: datetime | None
     end: datetime | None
     frame: pd.DataFrame
-
-
-def request_ids(values: pd.Series) -> pd.Series:
-    """Request ids as text; whole numbers lose a trailing ".0", so an id column read as floats still joins."""
-    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-        numbers = pd.to_numeric(values)
-        if numbers.notna().all() and (numbers == numbers.round()).all():
-            return numbers.astype("int64").astype(str)
-    if values.isna().any():
-        raise InvalidInput(f"id column {values.name!r} has an empty value: each request needs an id")
-    return values.astype(str)
 
 
 def event_times(frame: pd.DataFrame, time_column: str) -> pd.Series:

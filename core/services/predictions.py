@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from core.adapters.db.bulk import insert_new
 from core.adapters.db.models import EnvironmentRow, PipelineRow, PipelineVersionRow, PredictionRow
 from core.domain.predictions import PredictionLogSummary
-from core.errors import NotFound
+from core.errors import InvalidInput, NotFound
 from core.services.context import ServiceContext
 from core.services.uow import UnitOfWork
 
@@ -34,6 +34,17 @@ REQUEST_ID = "__steward_request_id"
 EVENT_TIME = "__steward_event_time"
 PREDICTED_LABEL = "__steward_label"
 _LOOKUP_CHUNK = 500
+
+
+def request_ids(values: pd.Series) -> pd.Series:
+    """Request ids as text; whole numbers lose a trailing ".0", so an id column read as floats still joins."""
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        numbers = pd.to_numeric(values)
+        if numbers.notna().all() and (numbers == numbers.round()).all():
+            return numbers.astype("int64").astype(str)
+    if values.isna().any():
+        raise InvalidInput(f"id column {values.name!r} has an empty value: each request needs an id")
+    return values.astype(str)
 
 
 def _json_value(value: Any) -> Any:

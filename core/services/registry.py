@@ -42,6 +42,7 @@ from core.services.catalog import DatasetService
 from core.services.context import ServiceContext
 from core.services.deployments import deployed_map
 from core.services.environments import to_environment
+from core.services.predictions import request_ids
 from core.services.uow import UnitOfWork
 
 PREDICTION_COLUMN = "prediction"
@@ -282,16 +283,26 @@ class PipelineService:
         )
 
     def retrain(
-        self, actor: Actor, name: str, *, environment: str, dataset: str, importances: bool = True
+        self,
+        actor: Actor,
+        name: str,
+        *,
+        environment: str,
+        dataset: str,
+        labels: str | None = None,
+        id_column: str | None = None,
+        importances: bool = True,
     ) -> PipelineVersion:
         """Train the pipeline's current spec on a registered production data set into a new version.
 
         ``environment`` is where that production data comes from: retraining on
         it is checked at that environment's tier (Prod's data: operators and
-        admins). The data set must hold the schema's columns and the target, i.e.
-        the delayed labels must have arrived; otherwise it is refused like bad
-        training data, naming the column, and nothing is registered. The
-        version's lineage records the data set, its SHA-256 and the environment.
+        admins). The target comes with the data set, or from a ``labels`` data
+        set joined on ``id_column`` (delayed labels, as monitors join them);
+        rows whose label has not arrived are left out. Without a target it is
+        refused like bad training data, naming the column, and nothing is
+        registered. The version's lineage records the data sets, their SHA-256
+        and the environment.
         """
         where = self._environment(environment)
         authz.check(
@@ -314,11 +325,13 @@ class PipelineService:
                 raise InvalidInput(
                     f"data set {found.name!r} is a {found.role} data set; retraining takes a production one"
                 )
-            absent = [column for column in (*spec.schema.names, spec.target) if column not in found.columns]
+            with_labels = [*found.columns, *([spec.target] if labels else [])]
+            absent = [column for column in (*spec.schema.names, spec.target) if column not in with_labels]
             if spec.target in absent:
                 raise InvalidInput(
                     f"data set {found.name!r} has no target column {spec.target!r}: its labels have not "
-                    "arrived, so it cannot be trained on"
+                    "arrived (name a labels data set and the id column to join them), so it cannot be "
+                    "trained on"
                 )
             required = [c for c in absent if spec.schema.column(c).required]
             if required:
@@ -327,6 +340,8 @@ class PipelineService:
                 found.name, max_bytes=self.ctx.settings.max_upload_bytes
             )
             provenance.update(dataset=found.name, dataset_sha256=found.sha256, dataset_rows=len(frame))
+            if labels:
+                frame = self._join_labels(frame, found.name, labels, id_column, spec.target, provenance)
             return frame, f"file:{found.path}"
 
         return self._fit_and_add(
@@ -338,6 +353,46 @@ class PipelineService:
             importances=importances,
             provenance=provenance,
         )
+
+    def _join_labels(
+        self,
+        frame: pd.DataFrame,
+        dataset: str,
+        labels: str,
+        id_column: str | None,
+        target: str,
+        provenance: dict[str, Any],
+    ) -> pd.DataFrame:
+        """Production rows with their delayed labels, joined on the request id; unlabelled rows left out."""
+        if not id_column:
+            raise InvalidInput("joining labels needs the id column they share with the production data")
+        if target in frame.columns:
+            raise InvalidInput(f"data set {dataset!r} already holds the target {target!r}: name no labels")
+        catalog = DatasetService(self.ctx)
+        if catalog.get(labels).role != "labels":
+            raise InvalidInput(f"data set {labels!r} is not a labels data set")
+        found, outcomes = catalog.read_frame(labels, max_bytes=self.ctx.settings.max_upload_bytes)
+        for column, table, where in (
+            (id_column, frame, dataset),
+            (id_column, outcomes, labels),
+            (target, outcomes, labels),
+        ):
+            if column not in table.columns:
+                raise InvalidInput(f"data set {where!r} has no column {column!r}")
+        keys = request_ids(outcomes[id_column])
+        if keys.duplicated().any():
+            raise InvalidInput(f"labels {labels!r} repeat the id {keys[keys.duplicated()].iloc[0][:40]!r}")
+        label_of = pd.Series(outcomes[target].to_numpy(), index=keys.to_numpy())
+        joined = frame.assign(**{target: request_ids(frame[id_column]).map(label_of).to_numpy()})
+        labelled = joined[joined[target].notna()].reset_index(drop=True)
+        provenance.update(
+            labels=found.name,
+            labels_sha256=found.sha256,
+            id_column=id_column,
+            labelled_rows=len(labelled),
+            unlabelled_rows=len(joined) - len(labelled),
+        )
+        return labelled
 
     def _fit_and_add(
         self,

@@ -12,8 +12,7 @@ from test_monitoring import SAMPLE, deploy, register_data
 from core.drift.profile import build_profile
 from core.drift.report import DriftOptions, compare
 from core.errors import InvalidInput
-from core.services.monitoring import request_ids
-from core.services.predictions import EVENT_TIME, REQUEST_ID, ScoredBatch
+from core.services.predictions import EVENT_TIME, REQUEST_ID, ScoredBatch, request_ids
 from core.services.registry import PREDICTION_COLUMN
 from core.services.uow import UnitOfWork
 from core.steward import Steward

@@ -24,6 +24,7 @@ from testkit import REPO_ROOT, add_user, make_settings, sign_in
 
 SPECS = REPO_ROOT / "sample_data" / "specs"
 CREDIT_SPEC = (SPECS / "credit_default.toml").read_text()
+BIKE_SPEC = (SPECS / "bike_demand.toml").read_text()
 
 
 class WritesMarker:
@@ -470,3 +471,46 @@ def test_sweeping_removes_old_temporary_files_only(steward, dana, clock):
     with pytest.raises(PermissionDenied):
         steward.pipelines.sweep_temporary_artifacts(sign_in(steward, "vera"))
     assert fresh.exists()
+
+
+def place_bike_2012(steward: Steward, labelled_rows: int) -> None:
+    """2012's production rows and the labels that have arrived so far (the first ``labelled_rows``)."""
+    system = Actor.system_actor("test")
+    production = pd.read_csv(REPO_ROOT / "sample_data" / "bike" / "production_2012.csv")
+    labels = pd.read_csv(REPO_ROOT / "sample_data" / "bike" / "labels_2012.csv").head(labelled_rows)
+    for name, frame, role in (("bike/p2012", production, "production"), ("bike/l2012", labels, "labels")):
+        path = steward.datasets.resolve(f"{name}.csv")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        frame.to_csv(path, index=False)
+        steward.datasets.register(system, name, f"{name}.csv", role=role)
+
+
+def test_retraining_joins_delayed_labels_on_the_request_id_and_leaves_unlabelled_rows_out(steward, otto):
+    steward.pipelines.register(Actor.system_actor("test"), BIKE_SPEC)
+    place_bike_2012(steward, labelled_rows=6000)
+    version = steward.pipelines.retrain(
+        otto,
+        "bike-demand",
+        environment="Prod",
+        dataset="bike/p2012",
+        labels="bike/l2012",
+        id_column="instant",
+        importances=False,
+    )
+    assert (version.number, version.origin, version.data_rows) == (1, "retrained", 6000)
+    retrained_from = version.lineage["retrained_from"]
+    assert retrained_from["labels"] == "bike/l2012" and retrained_from["id_column"] == "instant"
+    assert (retrained_from["labelled_rows"], retrained_from["unlabelled_rows"]) == (6000, 8734 - 6000)
+    assert retrained_from["labels_sha256"] == steward.datasets.get("bike/l2012").sha256
+
+    for kwargs, message in [
+        ({"labels": "bike/l2012"}, "needs the id column"),
+        ({"labels": "bike/p2012", "id_column": "instant"}, "'bike/p2012' is not a labels data set"),
+        ({"labels": "bike/l2012", "id_column": "hr"}, "'bike/l2012' has no column 'hr'"),
+        ({}, "its labels have not arrived"),
+    ]:
+        with pytest.raises(InvalidInput, match=message):
+            steward.pipelines.retrain(
+                otto, "bike-demand", environment="Prod", dataset="bike/p2012", importances=False, **kwargs
+            )
+    assert len(steward.pipelines.versions("bike-demand")) == 1, "refusals register nothing"
