@@ -4,7 +4,9 @@ Every app runs as its own ``streamlit run`` subprocess on a free loopback port,
 from a temporary working directory holding its own ``.streamlit/`` (so a test
 can write ``secrets.toml`` without touching the repository's, and a developer's
 real secrets never leak in). The test process opens a second ``Steward`` on the
-same SQLite file to seed data and to act as an admin behind the browser's back.
+same database to seed data and to act as an admin behind the browser's back.
+That database is an SQLite file in the test's folder, or a PostgreSQL database
+of the test's own (see ``postgres_database``).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import werkzeug.serving
 from playwright.sync_api import Browser, BrowserContext, Dialog, Locator, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
@@ -36,7 +39,7 @@ from core.config import Settings
 from core.domain.accounts import Actor
 from core.setup.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, SEED_ACTOR, seed_demo
 from core.steward import Steward
-from testkit import REPO_ROOT, TEST_SCRYPT_N
+from testkit import REPO_ROOT, TEST_SCRYPT_N, create_pg_database, drop_pg_database, postgres_problem
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = [
@@ -78,11 +81,13 @@ class AppServer:
     log: Path  # the app's output, for when a test fails
 
 
-def _settings(data_dir: Path) -> Settings:
-    return Settings(data_dir=data_dir, scrypt_n=TEST_SCRYPT_N, secret_key=SECRET_KEY)
+def _settings(data_dir: Path, database_url: str | None) -> Settings:
+    return Settings(
+        data_dir=data_dir, database_url=database_url, scrypt_n=TEST_SCRYPT_N, secret_key=SECRET_KEY
+    )
 
 
-def _app_env(data_dir: Path) -> dict[str, str]:
+def _app_env(data_dir: Path, database_url: str | None) -> dict[str, str]:
     """The subprocess's environment: ours without any STEWARD_* of the developer, plus the test's."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("STEWARD_")}
     env.update(
@@ -93,7 +98,26 @@ def _app_env(data_dir: Path) -> dict[str, str]:
             "PYTHONUNBUFFERED": "1",
         }
     )
+    if database_url:
+        env["STEWARD_DATABASE_URL"] = database_url
     return env
+
+
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    """A PostgreSQL database of the caller's own, dropped afterwards; skips, saying why, if none answers.
+
+    Like ``tests/conftest.py``'s ``postgres_database``, but for one app server:
+    the app process and the test's Steward share it.
+    """
+    problem = postgres_problem()
+    if problem:
+        pytest.skip(problem)
+    url = create_pg_database()
+    try:
+        yield url
+    finally:
+        drop_pg_database(url)  # WITH (FORCE): a connection the app left behind does not block it
 
 
 _PRCTL = ctypes.CDLL(None).prctl if sys.platform.startswith("linux") else None  # looked up before fork
@@ -141,10 +165,15 @@ def run_app(
     full_demo: bool = False,
     secrets_toml: str | None = None,
     port: int | None = None,
+    database_url: str | None = None,
 ) -> Iterator[AppServer]:
-    """Migrate ``root/data``, seed the demo accounts (or the whole demo), start the app, yield, stop it."""
+    """Migrate, seed the demo accounts (or the whole demo), start the app, yield, stop it.
+
+    The database is ``root/data``'s SQLite file unless ``database_url`` names
+    another (an empty PostgreSQL database from ``postgres_database``).
+    """
     data_dir = root / "data"
-    steward = Steward(_settings(data_dir))
+    steward = Steward(_settings(data_dir, database_url))
     steward.upgrade_database()
     if full_demo:
         seed_demo(steward, REPO_ROOT / "sample_data", progress=lambda _line: None, quick=True)
@@ -177,7 +206,7 @@ def run_app(
         process = subprocess.Popen(
             argv,
             cwd=workdir,
-            env=_app_env(data_dir),
+            env=_app_env(data_dir, database_url),
             stdout=out,
             stderr=subprocess.STDOUT,
             preexec_fn=_die_with_parent,

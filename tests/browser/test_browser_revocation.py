@@ -52,6 +52,11 @@ def expect_cut_off(page: Page, notice: str) -> None:
 
 
 def test_deactivating_a_user_cuts_their_open_session_at_the_next_click(app: AppServer, tab: Tab) -> None:
+    deactivation_cuts_the_session(app, tab)
+
+
+def deactivation_cuts_the_session(app: AppServer, tab: Tab) -> None:
+    """Deactivate a signed-in user behind the browser's back; their next click ends it (also on PostgreSQL)."""
     name = new_user(app, "deb", "data_scientist")
     sign_in_locally(tab.page, app.url, name, PASSWORD)
     click_nav(tab.page, "Pipelines")
