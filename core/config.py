@@ -49,7 +49,9 @@ class Settings(BaseSettings):
     scrypt_n: Annotated[int, Field(ge=2**10)] = OWASP_SCRYPT_N
 
     # Failed sign-ins: free attempts before each further one must wait, doubling up to the cap.
+    # Per account, and more per source: many people may sign in from one address (an office's NAT).
     login_free_attempts: Annotated[int, Field(ge=1)] = 3
+    login_source_free_attempts: Annotated[int, Field(ge=1)] = 20
     login_max_delay_seconds: Annotated[int, Field(ge=1)] = 900
 
     # Databases pipelines may train from with a SQL query: {"name": "sqlalchemy-url"}.

@@ -77,8 +77,11 @@ class ThrottlePolicy:
         return Counter(max(0, current.failures - 1), current.last_failure_at)
 
 
+SOURCE_KEY_PREFIX = "source:"
+
+
 def throttle_keys(username: str, source: str | None) -> list[str]:
     keys = [f"account:{username.strip().lower()[:200]}"]
     if source:
-        keys.append(f"source:{source[:100]}")
+        keys.append(f"{SOURCE_KEY_PREFIX}{source[:100]}")
     return keys

@@ -30,7 +30,7 @@ from core.domain.audit import Outcome, canonical_json
 from core.domain.names import validate_username
 from core.domain.passwords import hash_password, needs_rehash, verify_password
 from core.domain.permissions import Action
-from core.domain.throttle import Counter, ThrottlePolicy, throttle_keys
+from core.domain.throttle import SOURCE_KEY_PREFIX, Counter, ThrottlePolicy, throttle_keys
 from core.errors import AuthenticationFailed, InvalidInput, NotFound
 from core.services import authz
 from core.services.context import ServiceContext
@@ -98,10 +98,11 @@ def claim_groups(claims: Mapping[str, Any], claim: str) -> list[str]:
 class AuthService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
-        self.policy = ThrottlePolicy(
-            free_attempts=ctx.settings.login_free_attempts,
-            max_delay=timedelta(seconds=ctx.settings.login_max_delay_seconds),
-        )
+        max_delay = timedelta(seconds=ctx.settings.login_max_delay_seconds)
+        self.account_policy = ThrottlePolicy(ctx.settings.login_free_attempts, max_delay)
+        # A source is shared (an office behind one address): its budget is larger, or colleagues
+        # signing in at once would be slowed by each other's attempts still being checked.
+        self.source_policy = ThrottlePolicy(ctx.settings.login_source_free_attempts, max_delay)
 
     @cached_property
     def _dummy_hash(self) -> str:
@@ -132,7 +133,10 @@ class AuthService:
         with UnitOfWork(self.ctx) as uow:
             counters = self._lock_counters(uow, keys)
             now = self.ctx.clock.now()  # read once the locks are held: no claim is dated before another
-            wait = self.policy.seconds_to_wait(counters.values(), now)
+            wait = max(
+                (self._policy(key).seconds_to_wait([counter], now) for key, counter in counters.items()),
+                default=0,
+            )
             if wait > 0:
                 for key, counter in counters.items():
                     self._store_counter(uow, key, counter)  # a row made just to lock it goes again
@@ -146,7 +150,7 @@ class AuthService:
                 )
                 uow.commit()
                 raise AuthenticationFailed(f"Too many failed sign-ins. Try again in {wait} seconds.")
-            claimed = {key: self.policy.claim(counter, now) for key, counter in counters.items()}
+            claimed = {key: self._policy(key).claim(counter, now) for key, counter in counters.items()}
             for key, counter in claimed.items():
                 self._store_counter(uow, key, counter)
             user = (
@@ -176,7 +180,7 @@ class AuthService:
                 after = (
                     Counter()
                     if key == account_key
-                    else self.policy.refund(counter, claimed[key], counters[key])
+                    else self._policy(key).refund(counter, claimed[key], counters[key])
                 )
                 self._store_counter(uow, key, after)
             if stored and needs_rehash(stored, self.ctx.scrypt):
@@ -188,6 +192,9 @@ class AuthService:
             )
             uow.commit()
         return SessionGrant(token, actor)
+
+    def _policy(self, key: str) -> ThrottlePolicy:
+        return self.source_policy if key.startswith(SOURCE_KEY_PREFIX) else self.account_policy
 
     def _lock_counters(self, uow: UnitOfWork, keys: list[str], *, create: bool = True) -> dict[str, Counter]:
         """The counters of ``keys``, locked until the unit of work ends (created first if missing).

@@ -88,8 +88,17 @@ def test_simultaneous_wrong_passwords_get_no_more_checks_than_the_throttle_allow
     assert steward.audit.verify().chain.ok
 
 
-def test_a_right_password_gives_back_the_sources_claim_and_clears_the_account(steward):
+@pytest.fixture
+def tight_source(tmp_path, database_url, clock, steward):
+    """A Steward on the same database whose sources get as few free attempts as accounts."""
+    tight = Steward(make_settings(tmp_path, database_url, login_source_free_attempts=3), clock=clock)
+    yield tight
+    tight.close()
+
+
+def test_a_right_password_gives_back_the_sources_claim_and_clears_the_account(tight_source):
     """Claiming before the check must not make a successful sign-in count as a failure."""
+    steward = tight_source
     for name in ("alice", "bob", "carol"):
         add_user(steward, name, "viewer")
     for name in ("bob", "carol"):
@@ -111,7 +120,8 @@ def test_a_right_password_gives_back_the_sources_claim_and_clears_the_account(st
         steward.auth.login("alice", PASSWORD, source="192.0.2.51")
 
 
-def test_a_refused_attempt_leaves_no_counter_for_a_name_never_tried(steward):
+def test_a_refused_attempt_leaves_no_counter_for_a_name_never_tried(tight_source):
+    steward = tight_source
     for _ in range(3):
         with pytest.raises(AuthenticationFailed):
             steward.auth.login("ghost", "wrong-password-here", source="203.0.113.10")
@@ -120,3 +130,41 @@ def test_a_refused_attempt_leaves_no_counter_for_a_name_never_tried(steward):
     with UnitOfWork(steward.ctx, write=False) as uow:
         keys = set(uow.session.scalars(select(LoginThrottleRow.key)))
     assert keys == {"account:ghost", "source:203.0.113.10"}
+
+
+def _sign_in(data_dir: str, url: str, name: str, barrier: Any, results: Any) -> None:
+    """One colleague behind the office's address, signing in at the same moment as the others."""
+    steward = Steward(make_settings(Path(data_dir), url))
+    try:
+        steward.audit.recent(1)
+        barrier.wait(timeout=DEADLINE_S)
+        steward.auth.login(name, PASSWORD, source="192.0.2.80")
+        results.put((name, "signed in"))
+    except AuthenticationFailed as refused:
+        results.put((name, str(refused)))
+    except BaseException:
+        barrier.abort()
+        raise
+    finally:
+        steward.close()
+
+
+def test_colleagues_behind_one_address_sign_in_at_once(steward, tmp_path, database_url):
+    """Claims in flight count against the source: its budget must leave room for people, not only guesses."""
+    names = [f"colleague{i}" for i in range(PROCESSES)]
+    for name in names:
+        add_user(steward, name, "viewer")
+    context = mp.get_context("forkserver")
+    context.set_forkserver_preload(["core.steward", "core.services.auth", "testkit"])
+    barrier, results = context.Barrier(PROCESSES), context.Queue()
+    processes = [
+        context.Process(target=_sign_in, args=(str(tmp_path), database_url, name, barrier, results))
+        for name in names
+    ]
+    with plain_main():
+        for process in processes:
+            process.start()
+    outcomes = dict(results.get(timeout=180) for _ in processes)
+    for process in processes:
+        process.join(timeout=30)
+    assert outcomes == dict.fromkeys(names, "signed in")
