@@ -638,12 +638,12 @@ def demo(seed: bool) -> None:
 @friendly
 def app_command() -> None:
     """Start the Streamlit app alone (no seeding)."""
+    from app.launcher import REPO_ROOT as START_DIR
     from app.launcher import run_processes, streamlit_process
-
-    steward = open_steward()
     from core.setup.readiness import check_ready_to_serve
 
-    check_ready_to_serve(steward)
+    steward = open_steward()
+    check_ready_to_serve(steward, start_dir=START_DIR)  # Streamlit runs there and reads its secrets there
     sys.exit(run_processes([streamlit_process(steward.settings)]))
 
 

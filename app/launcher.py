@@ -113,7 +113,7 @@ def run_demo(*, seed: bool, sample_dir: Path) -> int:
     if seed and not is_seeded(steward):
         click.echo("seeding the demo from sample_data/ (first run only)")
         seed_demo(steward, sample_dir, progress=lambda line: click.echo(f"  {line}"))
-    check_ready_to_serve(steward)
+    check_ready_to_serve(steward, start_dir=REPO_ROOT)  # where the app starts and reads its secrets
     steward.close()
     specs = [streamlit_process(settings), *extra_processes(settings)]
     click.echo("")
