@@ -7,7 +7,7 @@ services (and so the same audit trail) as everything else.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,12 +84,19 @@ def as_user(steward: Steward, username: str) -> Actor:
     )
 
 
-# (spec file, who registers and trains it): credit v2 is a better model on the same data.
-DEMO_PIPELINES: tuple[tuple[str, str], ...] = (
-    ("credit_default.toml", "dana"),
-    ("credit_default_v2.toml", "sam"),
-    ("bike_demand.toml", "dana"),
+# (spec file, who registers it, whether it is trained): credit v2 (gradient boosting) beats v1
+# (logistic); v3, a random forest challenger, loses to v2, so v2's spec is registered again as the
+# pipeline's current one.
+DEMO_PIPELINES: tuple[tuple[str, str, bool], ...] = (
+    ("credit_default.toml", "dana", True),
+    ("credit_default_v2.toml", "sam", True),
+    ("credit_default_v3.toml", "dana", True),
+    ("credit_default_v2.toml", "sam", False),
+    ("bike_demand.toml", "dana", True),
 )
+
+# (who, pipeline, environment the data comes from, production data, labels, id column)
+DEMO_RETRAINING = (("otto", "bike-demand", "Dev", "bike/production_2012", "bike/labels_2012", "instant"),)
 
 
 def seed_demo(
@@ -132,17 +139,33 @@ def seed_demo(
             description=description,
             attribution=attribution,
         )
-    for spec_file, username in DEMO_PIPELINES:
+    for spec_file, username, train in DEMO_PIPELINES:
         actor = as_user(steward, username)
         pipeline = steward.pipelines.register(actor, (sample_dir / "specs" / spec_file).read_bytes())
+        if not train:
+            progress(f"{pipeline.name}: {spec_file} is the current spec again")
+            continue
         progress(f"training {pipeline.name} from {spec_file} as {username}")
         version = steward.pipelines.train(actor, pipeline.name, importances=not quick)
-        progress(
-            f"  {pipeline.name} {version.label}: "
-            + ", ".join(f"{k} {v:.3f}" for k, v in sorted(version.metrics.items()) if isinstance(v, float))
-        )
+        progress(f"  {pipeline.name} {version.label}: {_metrics(version.metrics)}")
     seed_promotions(steward, progress)
     seed_monitors(steward, progress)
+    for username, pipeline_name, environment, dataset, labels, id_column in DEMO_RETRAINING:
+        progress(f"retraining {pipeline_name} on {dataset} with {labels} as {username}")
+        version = steward.pipelines.retrain(
+            as_user(steward, username),
+            pipeline_name,
+            environment=environment,
+            dataset=dataset,
+            labels=labels,
+            id_column=id_column,
+            importances=not quick,
+        )
+        progress(f"  {pipeline_name} {version.label}: {_metrics(version.metrics)}")
+
+
+def _metrics(metrics: Mapping[str, object]) -> str:
+    return ", ".join(f"{k} {v:.3f}" for k, v in sorted(metrics.items()) if isinstance(v, float))
 
 
 # (who asks, pipeline, version, environment, why, [(who signs, comment)], who executes or None)

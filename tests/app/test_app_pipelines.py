@@ -195,7 +195,8 @@ def test_model_card_says_auc_and_accuracy_in_words_with_charts(demo: tuple[Stewa
     at = open_pipelines(tokens["bea"])
     at.selectbox(key="pipelines_choice").set_value("credit-default").run()
     assert not at.exception, at.exception
-    assert at.selectbox(key="pipelines_version_credit-default").value == 2  # the latest by default
+    assert at.selectbox(key="pipelines_version_credit-default").value == 3  # the latest by default
+    at.selectbox(key="pipelines_version_credit-default").set_value(2).run()  # the one deployed
     text = markdown_text(at)
     assert (
         "given a random case with default_next_month = 1 and a random case with default_next_month = 0, "
@@ -228,12 +229,14 @@ def test_versions_sit_side_by_side_with_lineage_and_the_schema_is_listed(
     at = open_pipelines(tokens["rick"])
     at.selectbox(key="pipelines_choice").set_value("credit-default").run()
     frames = [frame.value for frame in at.dataframe]
-    side_by_side = next(f for f in frames if list(f.columns)[:3] == ["", "v2", "v1"])
+    side_by_side = next(f for f in frames if list(f.columns)[:4] == ["", "v3", "v2", "v1"])
     rows = dict(zip(side_by_side[""], side_by_side["v2"], strict=True))
     assert rows["ROC AUC"] == "0.773" and rows["Trained by"] == "sam"
+    challenger = dict(zip(side_by_side[""], side_by_side["v3"], strict=True))
+    assert challenger["ROC AUC"] == "0.771" and challenger["Trained by"] == "dana"
     assert rows["Log loss (lower is better)"] == "0.435"
     assert side_by_side.loc[side_by_side[""] == "Data digest", "v1"].item() == rows["Data digest"]
-    assert {"Lineage of v1", "Lineage of v2"} <= {e.label for e in at.expander}
+    assert {"Lineage of v1", "Lineage of v2", "Lineage of v3"} <= {e.label for e in at.expander}
     lineage = next(f for f in frames if list(f.columns) == ["What", "Value"])
     assert "Library: scikit-learn" in set(lineage["What"])
     schema = next(f for f in frames if "Allowed values" in f.columns)

@@ -128,6 +128,8 @@ def test_requesting_a_promotion_from_the_page(demo):
     steward, tokens = demo
     at = open_page(tokens["dana"], "deployments.py")
     at.selectbox(key="req_pipeline").select("bike-demand").run()
+    assert at.selectbox(key="req_env").options == ["Dev"], "v2 (retrained, the latest) has served nowhere yet"
+    at.selectbox(key="req_version").select(1).run()
     at.selectbox(key="req_env").select("Test").run()
     at.text_area(key="req_reason").input("bike v1 for the operations team's checks").run()
     next(b for b in at.button if b.label == "Request promotion").click().run()
