@@ -56,6 +56,8 @@ def build_scheduler(steward: Steward) -> BlockingScheduler:
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
+    # The schema check at start-up runs Alembic, whose INFO lines tell an operator nothing.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     steward = Steward.open()
     check_ready_to_serve(steward)
     scheduler = build_scheduler(steward)
