@@ -11,6 +11,7 @@ before it leaves at worst an unreferenced file (never a half-written one).
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import json
 import uuid
 from collections.abc import Callable, Mapping
@@ -116,11 +117,18 @@ def predictions(pipeline: SkPipeline, frame: pd.DataFrame, task: str) -> np.ndar
 
 
 def reference_profile(spec: PipelineSpec, pipeline: SkPipeline, data: pd.DataFrame) -> Profile:
-    """Profile of the training inputs and of the model's outputs on them (for prediction drift)."""
+    """Profile of the training inputs and of the model's outputs on them (for prediction drift).
+
+    The training data's other columns (the target, ids, columns the schema
+    leaves out) are recorded as known but ignored: production data carrying
+    them is not a schema change; a column training never had is.
+    """
     inputs = spec.schema.coerce(data)
     frame = inputs.copy()
     frame[PREDICTION_COLUMN] = predictions(pipeline, inputs, spec.task)
-    return build_profile(frame, kinds=drift_kinds(spec.schema), prediction_columns=[PREDICTION_COLUMN])
+    profile = build_profile(frame, kinds=drift_kinds(spec.schema), prediction_columns=[PREDICTION_COLUMN])
+    known = tuple(str(c) for c in data.columns if str(c) not in frame.columns)
+    return dataclasses.replace(profile, ignored_columns=profile.ignored_columns + known)
 
 
 class PipelineService:

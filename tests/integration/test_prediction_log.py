@@ -63,6 +63,28 @@ def test_a_batch_answers_each_request_once_and_the_monitor_judges_the_log(stewar
         (w.label, w.rows, w.verdict) for w in second_windows
     ], "the same log judged twice gives the same windows"
     assert [w.report["columns"] for w in first_windows] == [w.report["columns"] for w in second_windows]
+    # yr is in 2012's data and was in 2011's training data, left out of the schema on purpose: no finding.
+    findings = {(f["check"], f.get("column")) for w in first_windows for f in w.report["quality"]}
+    assert ("extra_column", "yr") not in findings, findings
+
+
+def test_a_column_training_never_had_is_a_schema_finding(steward, dana):
+    name = deploy(steward, dana, "credit_default.toml")
+    production = pd.read_csv(SAMPLE / "credit" / "production.csv").head(200).assign(channel="web")
+    production.to_csv(steward.datasets.resolve("credit/with-channel.csv"), index=False)
+    steward.datasets.register(dana, "credit/with-channel", "credit/with-channel.csv", role="production")
+    monitor = steward.monitoring.add_monitor(
+        dana,
+        pipeline=name,
+        environment="Dev",
+        dataset="credit/with-channel",
+        window="rows:200",
+        id_column="ID",
+    )
+    assert steward.monitoring.run(dana, monitor.id).status == "ok"
+    (window,) = steward.monitoring.windows(name, "Dev")
+    findings = {(f["check"], f.get("column")) for f in window.report["quality"]}
+    assert ("extra_column", "channel") in findings
 
 
 def test_the_log_keeps_inputs_and_answers_exactly(steward, dana):
