@@ -24,7 +24,8 @@ st.caption(
 )
 st.info(
     "Latency percentiles, throughput and error rate appear here once the scoring service logs its "
-    "requests. Until then this page shows what it would serve."
+    "requests. Until then this page shows what it would serve, and how many requests batch runs have "
+    "answered through each deployment (its prediction log)."
 )
 
 environments = steward.environments.list()
@@ -46,6 +47,9 @@ elif not serving:
 for env in environments:
     st.subheader(f"{md(env.name)} · {env.tier.value} tier")
     here = [d for d in serving if d.environment_id == env.id]
+    logged = {
+        (d.pipeline_name, env.name): steward.predictions.summary(d.pipeline_name, env.name) for d in here
+    }
     if here:
         st.dataframe(
             pd.DataFrame(
@@ -59,6 +63,8 @@ for env in environments:
                         if d.fallback_number
                         else "none armed (nothing to fall back to)",
                         "Ledger entry": d.ledger_entry_id,
+                        "Requests answered (batch)": logged[(d.pipeline_name, env.name)].predictions,
+                        "Last answered": when(logged[(d.pipeline_name, env.name)].last_scored_at),
                     }
                     for d in here
                 ]

@@ -44,6 +44,14 @@ def test_each_environment_shows_what_it_would_serve_from_the_ledger(demo_steward
         )
         for d in serving
     ]
+    answered = {r["Would serve"]: r["Requests answered (batch)"] for r in rows}
+    assert answered["bike-demand v1"] == 8734, "the demo's monthly bike batch went through Dev's deployment"
+    assert answered == {
+        f"{d.pipeline_name} v{d.version_number}": demo_steward.predictions.summary(
+            d.pipeline_name, d.environment_name
+        ).predictions
+        for d in serving
+    }
     idle = [name for name in environments if name not in {d.environment_name for d in serving}]
     captions = [c.value for c in at.caption]
     for name in idle:
