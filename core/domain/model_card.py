@@ -457,6 +457,19 @@ class _CardBuilder:
             f"by {self.v.trained_by}"
             + (" (fitted elsewhere and uploaded)." if self.v.origin == "uploaded" else ".")
         ]
+        retrained = self.lineage.get("retrained_from")
+        if self.v.origin == "retrained" and isinstance(retrained, dict):
+            sentence = (
+                f"It was retrained on production data from {retrained.get('environment', 'an environment')}"
+            )
+            if retrained.get("labels"):
+                left_out = int(retrained.get("unlabelled_rows") or 0)
+                sentence += (
+                    f", whose outcomes arrived later in {retrained['labels']} and were matched on "
+                    f"{retrained.get('id_column', 'an id')}"
+                    + (f"; {_count(left_out)} rows without an outcome yet were left out" if left_out else "")
+                )
+            paragraphs.append(sentence + ".")
         train_rows = int(self.split.get("train_rows") or 0)
         fraction = float(self.split.get("holdout_fraction") or 0.0)
         if self.split.get("method") == "ordered":

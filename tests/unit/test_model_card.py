@@ -466,3 +466,27 @@ def test_an_identical_version_shows_no_change_arrows(churn: PipelineVersion) -> 
     assert all(figure.delta is None for figure in card.key_figures)
     assert "It is level with v1 on ROC AUC on the same test cases." in card.summary
     assert card.section("Compared with v1").paragraphs[0].startswith("On ROC AUC, v2 is the same as v1")
+
+
+def test_a_retrained_version_says_where_its_production_data_and_outcomes_came_from(
+    churn: PipelineVersion,
+) -> None:
+    lineage = dict(churn.lineage) | {
+        "retrained_from": {
+            "environment": "Prod",
+            "dataset": "churn/production",
+            "labels": "churn/outcomes",
+            "id_column": "customer_id",
+            "labelled_rows": 600,
+            "unlabelled_rows": 45,
+        }
+    }
+    retrained = dataclasses.replace(churn, origin="retrained", lineage=lineage)
+    paragraphs = build_model_card(retrained).section("What it learned from").paragraphs
+    assert (
+        "It was retrained on production data from Prod, whose outcomes arrived later in churn/outcomes and "
+        "were matched on customer_id; 45 rows without an outcome yet were left out." in paragraphs
+    )
+    assert not any(
+        "retrained" in p for p in build_model_card(churn).section("What it learned from").paragraphs
+    )
