@@ -42,7 +42,7 @@ from sklearn.pipeline import Pipeline
 
 from core.errors import AlreadyExists, IntegrityError, InvalidInput
 from core.pipelines.names import validate_name
-from core.pipelines.sources import describe_size
+from core.pipelines.sources import check_size
 
 ARTIFACT_SUFFIX = ".skops"
 TEMP_PREFIX = ".partial-"
@@ -231,7 +231,7 @@ def inspect_artifact(data: bytes, *, what: str = "artifact", max_bytes: int = DE
     """
     if len(data) == 0:
         raise InvalidInput(f"{what} is empty")
-    check_upload_size(len(data), max_bytes, what)
+    check_size(len(data), max_bytes, what)
     if not data.startswith(b"PK\x03\x04"):
         kind = _describe_non_skops(data)
         raise InvalidInput(
@@ -279,12 +279,6 @@ def inspect_artifact(data: bytes, *, what: str = "artifact", max_bytes: int = DE
     return list(untrusted)
 
 
-def check_upload_size(size: int, max_bytes: int, what: str) -> None:
-    """Refuse ``size`` over ``max_bytes`` with one line stating both exactly."""
-    if size > max_bytes:
-        raise InvalidInput(f"{what} is {describe_size(size)}; the limit is {describe_size(max_bytes)}")
-
-
 def _known_size(upload: BinaryIO) -> int | None:
     """The size of an open upload without reading it: ``.size`` (Streamlit) or seek to the end and back."""
     size = getattr(upload, "size", None)
@@ -308,11 +302,11 @@ def read_upload(upload: Upload, *, max_bytes: int, what: str = "the uploaded fil
     are ever read, so a file that grows after it was sized is still refused.
     """
     if isinstance(upload, bytes | bytearray | memoryview):
-        check_upload_size(len(upload), max_bytes, what)
+        check_size(len(upload), max_bytes, what)
         return bytes(upload)
     if isinstance(upload, Path):
         try:
-            check_upload_size(upload.stat().st_size, max_bytes, what)
+            check_size(upload.stat().st_size, max_bytes, what)
             with upload.open("rb") as handle:
                 data = handle.read(max_bytes + 1)
         except FileNotFoundError:
@@ -322,9 +316,9 @@ def read_upload(upload: Upload, *, max_bytes: int, what: str = "the uploaded fil
     else:
         size = _known_size(upload)
         if size is not None:
-            check_upload_size(size, max_bytes, what)
+            check_size(size, max_bytes, what)
         data = upload.read(max_bytes + 1)
-    check_upload_size(len(data), max_bytes, what)
+    check_size(len(data), max_bytes, what)
     return data
 
 

@@ -41,9 +41,9 @@ def describe_size(size: int) -> str:
 
 
 def check_size(size: int, limit: int, what: str) -> None:
-    """Raise :class:`InvalidInput` naming ``limit`` if ``size`` exceeds it."""
+    """Raise :class:`InvalidInput` stating ``size`` and ``limit`` exactly if ``size`` exceeds it."""
     if size > limit:
-        raise InvalidInput(f"{what} is {format_bytes(size)}; the limit is {format_bytes(limit)}")
+        raise InvalidInput(f"{what} is {describe_size(size)}; the limit is {describe_size(limit)}")
 
 
 @runtime_checkable

@@ -47,7 +47,7 @@ from core.domain.monitoring import (
     rollup_periods,
 )
 from core.domain.names import validate_label
-from core.domain.permissions import Action, Tier
+from core.domain.permissions import Action
 from core.domain.registry import PipelineVersion
 from core.drift.overlay import categorical_overlay, numeric_overlay
 from core.drift.performance import realised_performance
@@ -58,6 +58,7 @@ from core.pipelines.sources import SqlSource
 from core.services import authz
 from core.services.catalog import DatasetService
 from core.services.context import ServiceContext
+from core.services.environments import EnvironmentService
 from core.services.predictions import (
     EVENT_TIME,
     PREDICTED_LABEL,
@@ -367,7 +368,7 @@ class MonitoringService:
     def run(self, actor: Actor, monitor_id: int) -> BatchRun:
         """Score and log the production rows not answered yet; judge the serving version's log per window."""
         monitor = self.monitor(monitor_id)
-        tier = self._tier(monitor.environment)
+        tier = EnvironmentService(self.ctx).get(monitor.environment).tier
         authz.check(
             self.ctx,
             actor,
@@ -462,13 +463,6 @@ class MonitoringService:
             ),
             int((~fresh).sum()),
         )
-
-    def _tier(self, environment: str) -> Tier:
-        with UnitOfWork(self.ctx, write=False) as uow:
-            row = uow.session.scalar(select(EnvironmentRow).where(EnvironmentRow.name == environment))
-            if row is None:
-                raise NotFound(f"no environment named {environment[:64]!r}")
-            return Tier(row.tier)
 
     def _serving(self, monitor: Monitor) -> PipelineVersion:
         from core.services.deployments import DeploymentService

@@ -24,10 +24,9 @@ from sklearn.pipeline import Pipeline as SkPipeline
 from sqlalchemy import func, select
 
 from core.adapters.artifacts import SAFE_TEMP_AGE, Upload, loads_pipeline, read_upload
-from core.adapters.db.models import EnvironmentRow, PipelineRow, PipelineVersionRow, ReferenceProfileRow
+from core.adapters.db.models import PipelineRow, PipelineVersionRow, ReferenceProfileRow
 from core.domain.accounts import Actor
 from core.domain.audit import Outcome
-from core.domain.environments import Environment
 from core.domain.permissions import Action
 from core.domain.registry import Pipeline, PipelineOverview, PipelineVersion
 from core.drift.kinds import ColumnKind
@@ -42,7 +41,7 @@ from core.services import authz
 from core.services.catalog import DatasetService
 from core.services.context import ServiceContext
 from core.services.deployments import deployed_map
-from core.services.environments import to_environment
+from core.services.environments import EnvironmentService
 from core.services.predictions import request_ids
 from core.services.uow import UnitOfWork
 
@@ -312,7 +311,7 @@ class PipelineService:
         registered. The version's lineage records the data sets, their SHA-256
         and the environment.
         """
-        where = self._environment(environment)
+        where = EnvironmentService(self.ctx).get(str(environment))
         authz.check(
             self.ctx,
             actor,
@@ -651,13 +650,6 @@ class PipelineService:
         return summary
 
     # ---- helpers -----------------------------------------------------------
-    def _environment(self, name: str) -> Environment:
-        with UnitOfWork(self.ctx, write=False) as uow:
-            row = uow.session.scalar(select(EnvironmentRow).where(EnvironmentRow.name == name))
-            if row is None:
-                raise NotFound(f"no environment named {str(name)[:64]!r}")
-            return to_environment(row)
-
     def _source(self, spec: PipelineSpec) -> DataSource:
         """The spec's training data: a file under the data folder, or a query on a configured database."""
         return make_source(

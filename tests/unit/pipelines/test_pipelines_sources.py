@@ -61,7 +61,10 @@ def test_a_symlink_leading_outside_is_refused(data_root: Path) -> None:
 def test_a_file_over_the_limit_is_refused_before_it_is_read(data_root: Path) -> None:
     # Not valid CSV at all: reading it would fail with a different message.
     (data_root / "huge.csv").write_bytes(b"\x00\xff" * 1000)
-    with pytest.raises(InvalidInput, match=r"source file 'huge.csv' is 2.0 kB; the limit is 1.0 kB"):
+    with pytest.raises(
+        InvalidInput,
+        match=r"source file 'huge.csv' is 2,000 bytes \(2.0 kB\); the limit is 1,000 bytes \(1.0 kB\)",
+    ):
         FileSource(data_root, "huge.csv", max_bytes=1000).load()
 
 
@@ -115,7 +118,9 @@ def test_only_one_select_statement_is_run(warehouse: sa.Engine, query: str, mess
 
 
 def test_a_query_result_over_the_limit_is_refused_naming_it(warehouse: sa.Engine) -> None:
-    with pytest.raises(InvalidInput, match=r"the result of the 'sql' query is .* the limit is 1.0 kB"):
+    with pytest.raises(
+        InvalidInput, match=r"the result of the 'sql' query is .* the limit is 1,000 bytes \(1.0 kB\)"
+    ):
         SqlSource(warehouse, "SELECT * FROM clients", max_bytes=1000).load()
 
 
