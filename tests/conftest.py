@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from core.adapters.db import migrate
-from core.adapters.db.engine import create_engines
-from core.clock import FixedClock
-from core.domain.accounts import Actor
-from core.steward import Steward
+from steward.core.adapters.db import migrate
+from steward.core.adapters.db.engine import create_engines
+from steward.core.clock import FixedClock
+from steward.core.domain.accounts import Actor
+from steward.core.steward import Steward
 from testkit import create_pg_database, drop_pg_database, make_settings, postgres_problem, reset_database
 
 

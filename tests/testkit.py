@@ -13,9 +13,9 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from core.config import Settings
-from core.domain.accounts import Actor, User
-from core.steward import Steward
+from steward.core.config import Settings
+from steward.core.domain.accounts import Actor, User
+from steward.core.steward import Steward
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TEST_SCRYPT_N = 2**12  # tests only; production refuses anything below OWASP's 2**17
@@ -63,10 +63,10 @@ def drop_pg_database(url: str) -> None:
 
 def reset_database(url: str) -> None:
     """Empty every table (keeping the schema) and restore the audit chain's genesis head."""
-    from core.adapters.db.engine import create_engines
-    from core.adapters.db.migrate import upgrade
-    from core.adapters.db.models import Base
-    from core.domain.audit import GENESIS_HASH
+    from steward.core.adapters.db.engine import create_engines
+    from steward.core.adapters.db.migrate import upgrade
+    from steward.core.adapters.db.models import Base
+    from steward.core.domain.audit import GENESIS_HASH
 
     engines = create_engines(url)
     upgrade(engines)  # a test may have downgraded
@@ -116,7 +116,7 @@ def plain_main() -> Iterator[None]:
 
 def demo_tokens(steward: Steward) -> dict[str, str]:
     """A fresh session per demo account."""
-    from core.setup.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
+    from steward.core.setup.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
 
     return {
         account.username: steward.auth.login(account.username, DEMO_PASSWORD).token

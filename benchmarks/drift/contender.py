@@ -115,8 +115,8 @@ def binning(ref, cur) -> list[str]:
 
 
 def steward(ref, cur, mode: str = "fixed") -> list[str]:
-    from core.drift.profile import build_profile
-    from core.drift.report import DriftOptions, compare
+    from steward.core.drift.profile import build_profile
+    from steward.core.drift.report import DriftOptions, compare
 
     report = compare(build_profile(ref), cur, DriftOptions(mode=mode))  # type: ignore[arg-type]
     return list(report.verdict.drifted)
@@ -205,9 +205,9 @@ def whylogs(ref, cur) -> list[str]:
 
 def steward_files(ref_path: str, cur_path: str) -> list[str]:
     """The CLI's path for data that does not fit: both files read in chunks of 1M rows, memory bounded."""
-    from core.drift.io import open_table
-    from core.drift.profile import build_profile
-    from core.drift.report import compare
+    from steward.core.drift.io import open_table
+    from steward.core.drift.profile import build_profile
+    from steward.core.drift.report import compare
 
     reference = build_profile(open_table(ref_path).iter_chunks(1_000_000))
     report = compare(reference, open_table(cur_path).iter_chunks(1_000_000))
@@ -235,7 +235,7 @@ def main() -> None:
     args = parser.parse_args()
 
     if args.name == "steward-files":
-        import core.drift.report  # imports first, like the others
+        import steward.core.drift.report  # imports first, like the others
 
         rss_imports = _status("VmRSS")
         times, cpus = [], []
@@ -264,7 +264,7 @@ def main() -> None:
     func = IN_MEMORY[args.name]
     # Import the contender's libraries before measuring the baseline memory.
     if args.name.startswith("steward"):
-        import core.drift.report  # noqa: F401
+        import steward.core.drift.report  # noqa: F401
     elif args.name == "scipy":
         import scipy.stats  # noqa: F401
     elif args.name == "evidently":

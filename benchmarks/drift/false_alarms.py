@@ -15,8 +15,8 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from core.drift.profile import build_profile
-from core.drift.report import DriftOptions, compare
+from steward.core.drift.profile import build_profile
+from steward.core.drift.report import DriftOptions, compare
 
 Sampler = Callable[[np.random.Generator, int], np.ndarray]
 

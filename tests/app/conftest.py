@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import streamlit as st
 
-from core.setup.demo import seed_demo
-from core.steward import Steward
+from steward.core.setup.demo import seed_demo
+from steward.core.steward import Steward
 from testkit import REPO_ROOT, TEST_SCRYPT_N
 
 SECRET = "apptest-secret-key-long-enough-0123456789"
@@ -39,7 +39,7 @@ def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
             patch.setenv(key, value)
         steward = Steward()
         steward.upgrade_database()
-        seed_demo(steward, REPO_ROOT / "sample_data", progress=lambda _line: None, quick=True)
+        seed_demo(steward, REPO_ROOT / "steward" / "sample_data", progress=lambda _line: None, quick=True)
         steward.close()  # the last connection closing folds SQLite's WAL into the file we copy
     return data_dir
 

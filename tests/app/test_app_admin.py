@@ -9,13 +9,13 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from app.ui.text import md
-from core.domain.accounts import Actor
-from core.errors import InvalidInput
-from core.steward import Steward
+from steward.app.ui.text import md
+from steward.core.domain.accounts import Actor
+from steward.core.errors import InvalidInput
+from steward.core.steward import Steward
 from testkit import REPO_ROOT, TEST_SCRYPT_N
 
-ENTRYPOINT = str(REPO_ROOT / "app" / "streamlit_app.py")
+ENTRYPOINT = str(REPO_ROOT / "steward" / "app" / "streamlit_app.py")
 HOSTILE_GROUP = "[x](javascript:alert(1)) <img src=x onerror=alert(1)>"
 
 

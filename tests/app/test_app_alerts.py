@@ -12,19 +12,19 @@ import re
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app.ui.text import md
-from core.domain.accounts import Actor
-from core.domain.alerts import Alert, AlertStatus
-from core.domain.audit import Outcome
-from core.domain.permissions import Action, is_allowed
-from core.domain.roles import Role
-from core.services.uow import UnitOfWork
-from core.setup.demo import DEMO_ACCOUNTS
-from core.steward import Steward
+from steward.app.ui.text import md
+from steward.core.domain.accounts import Actor
+from steward.core.domain.alerts import Alert, AlertStatus
+from steward.core.domain.audit import Outcome
+from steward.core.domain.permissions import Action, is_allowed
+from steward.core.domain.roles import Role
+from steward.core.services.uow import UnitOfWork
+from steward.core.setup.demo import DEMO_ACCOUNTS
+from steward.core.steward import Steward
 from testkit import REPO_ROOT, demo_tokens
 
 pytestmark = pytest.mark.xdist_group("app_alerts")
-ENTRYPOINT = str(REPO_ROOT / "app" / "streamlit_app.py")
+ENTRYPOINT = str(REPO_ROOT / "steward" / "app" / "streamlit_app.py")
 UNESCAPED_TAG = re.compile(r"(?<!\\)<img")
 HOSTILE = "[x](javascript:alert(1)) <img src=x onerror=alert(1)> **bold**"
 

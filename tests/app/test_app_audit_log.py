@@ -8,13 +8,13 @@ from datetime import timedelta
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.domain.accounts import Actor
-from core.services.audit import AuditFilter
-from core.setup.demo import DEMO_PASSWORD
-from core.steward import Steward
+from steward.core.domain.accounts import Actor
+from steward.core.services.audit import AuditFilter
+from steward.core.setup.demo import DEMO_PASSWORD
+from steward.core.steward import Steward
 from testkit import REPO_ROOT
 
-ENTRYPOINT = str(REPO_ROOT / "app" / "streamlit_app.py")
+ENTRYPOINT = str(REPO_ROOT / "steward" / "app" / "streamlit_app.py")
 SYSTEM = Actor.system_actor("test")
 
 

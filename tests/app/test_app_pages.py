@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app.ui.navigation import PAGES, PageSpec
-from core.domain.permissions import is_allowed
-from core.domain.roles import Role
-from core.setup.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
-from core.steward import Steward
+from steward.app.ui.navigation import PAGES, PageSpec
+from steward.core.domain.permissions import is_allowed
+from steward.core.domain.roles import Role
+from steward.core.setup.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
+from steward.core.steward import Steward
 from testkit import REPO_ROOT, demo_tokens
 
-ENTRYPOINT = str(REPO_ROOT / "app" / "streamlit_app.py")
+ENTRYPOINT = str(REPO_ROOT / "steward" / "app" / "streamlit_app.py")
 ACCOUNT_FOR_ROLE = {
     Role(account.roles[0]): account.username for account in DEMO_ACCOUNTS if account.username != "sam"
 }

@@ -19,13 +19,13 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from core.domain.accounts import Actor
-from core.domain.permissions import Action, is_allowed
-from core.setup.demo import as_user
-from core.steward import Steward
+from steward.core.domain.accounts import Actor
+from steward.core.domain.permissions import Action, is_allowed
+from steward.core.setup.demo import as_user
+from steward.core.steward import Steward
 from testkit import REPO_ROOT, demo_tokens
 
-ENTRYPOINT = str(REPO_ROOT / "app" / "streamlit_app.py")
+ENTRYPOINT = str(REPO_ROOT / "steward" / "app" / "streamlit_app.py")
 PAGE = "../pages/pipelines.py"
 
 SPEC = """
@@ -325,7 +325,9 @@ def labelled_production(steward: Steward) -> str:
     name = "credit/production-labelled"
     if name not in {d.name for d in steward.datasets.list()}:
         frame = pd.read_csv(
-            REPO_ROOT / "sample_data" / "credit" / "train.csv", skiprows=range(1, 20001), nrows=800
+            REPO_ROOT / "steward" / "sample_data" / "credit" / "train.csv",
+            skiprows=range(1, 20001),
+            nrows=800,
         )
         path = steward.datasets.resolve(f"{name}.csv")
         frame.to_csv(path, index=False)

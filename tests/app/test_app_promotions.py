@@ -13,12 +13,12 @@ import json
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.domain.promotions import RequestStatus
-from core.steward import Steward
+from steward.core.domain.promotions import RequestStatus
+from steward.core.steward import Steward
 from testkit import REPO_ROOT, demo_tokens
 
 pytestmark = pytest.mark.xdist_group("app_promotions")
-ENTRYPOINT = str(REPO_ROOT / "app" / "streamlit_app.py")
+ENTRYPOINT = str(REPO_ROOT / "steward" / "app" / "streamlit_app.py")
 
 
 @pytest.fixture(scope="module")
@@ -144,8 +144,8 @@ def _editor_app() -> None:
     # AppTest.from_function runs only this body: every import it needs must be in here.
     import streamlit as st
 
-    from app.ui.policies import render_policy_editor
-    from app.ui.runtime import get_steward
+    from steward.app.ui.policies import render_policy_editor
+    from steward.app.ui.runtime import get_steward
 
     steward = get_steward()
     render_policy_editor(steward, steward.auth.resume(st.session_state["steward_token"], source=""))

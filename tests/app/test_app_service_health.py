@@ -9,12 +9,12 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from core.domain.accounts import Actor
-from core.setup.demo import DEMO_PASSWORD
-from core.steward import Steward
+from steward.core.domain.accounts import Actor
+from steward.core.setup.demo import DEMO_PASSWORD
+from steward.core.steward import Steward
 from testkit import REPO_ROOT, TEST_SCRYPT_N
 
-ENTRYPOINT = str(REPO_ROOT / "app" / "streamlit_app.py")
+ENTRYPOINT = str(REPO_ROOT / "steward" / "app" / "streamlit_app.py")
 
 
 def open_page(token: str) -> AppTest:

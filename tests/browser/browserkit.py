@@ -35,10 +35,10 @@ import werkzeug.serving
 from playwright.sync_api import Browser, BrowserContext, Dialog, Locator, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from core.config import Settings
-from core.domain.accounts import Actor
-from core.setup.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, SEED_ACTOR, seed_demo
-from core.steward import Steward
+from steward.core.config import Settings
+from steward.core.domain.accounts import Actor
+from steward.core.setup.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, SEED_ACTOR, seed_demo
+from steward.core.steward import Steward
 from testkit import REPO_ROOT, TEST_SCRYPT_N, create_pg_database, drop_pg_database, postgres_problem
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -52,7 +52,7 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-ENTRYPOINT = REPO_ROOT / "app" / "streamlit_app.py"
+ENTRYPOINT = REPO_ROOT / "steward" / "app" / "streamlit_app.py"
 SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"
 SECRET_KEY = "browser-test-secret-key-that-is-long-enough-0123456789"
 SYSTEM = Actor.system_actor("browser-test")
@@ -176,7 +176,7 @@ def run_app(
     steward = Steward(_settings(data_dir, database_url))
     steward.upgrade_database()
     if full_demo:
-        seed_demo(steward, REPO_ROOT / "sample_data", progress=lambda _line: None, quick=True)
+        seed_demo(steward, REPO_ROOT / "steward" / "sample_data", progress=lambda _line: None, quick=True)
     else:
         seed_accounts(steward)
     workdir = root / "cwd"

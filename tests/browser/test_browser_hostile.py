@@ -29,9 +29,9 @@ from browserkit import (
 )
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from core.domain.accounts import Actor
-from core.errors import InvalidInput
-from core.services.uow import UnitOfWork
+from steward.core.domain.accounts import Actor
+from steward.core.errors import InvalidInput
+from steward.core.services.uow import UnitOfWork
 from testkit import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser_hostile")]

@@ -26,9 +26,9 @@ from browserkit import (
 )
 from playwright.sync_api import Browser, Page, expect
 
-from app.ui.navigation import PAGES, PageSpec
-from core.domain.permissions import roles_allowed
-from core.domain.roles import Role
+from steward.app.ui.navigation import PAGES, PageSpec
+from steward.core.domain.permissions import roles_allowed
+from steward.core.domain.roles import Role
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser_pages")]
 

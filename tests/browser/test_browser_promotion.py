@@ -16,7 +16,7 @@ import pytest
 from browserkit import AppServer, Tab, act, click_nav, open_tab, run_app, settle, sign_in_locally, warm_up
 from playwright.sync_api import Browser, Page, expect
 
-from core.domain.promotions import RequestStatus
+from steward.core.domain.promotions import RequestStatus
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser_promotion")]
 REASON = "Ready for customers: AUC 0.77 on the hold-out, passed Test <b>really</b>"

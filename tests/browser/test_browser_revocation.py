@@ -22,7 +22,7 @@ from browserkit import (
 )
 from playwright.sync_api import Browser, Page, expect
 
-from core.domain.accounts import Actor
+from steward.core.domain.accounts import Actor
 from testkit import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser_revocation")]

@@ -38,10 +38,10 @@ from browserkit import (
 )
 from playwright.sync_api import Browser, Page, expect
 
-from app.ui.navigation import PAGES
-from core.domain.permissions import roles_allowed
-from core.domain.roles import Role
-from core.services.audit import AuditFilter
+from steward.app.ui.navigation import PAGES
+from steward.core.domain.permissions import roles_allowed
+from steward.core.domain.roles import Role
+from steward.core.services.audit import AuditFilter
 
 pytestmark = [
     pytest.mark.browser,

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from app.cli import main
+from steward.app.cli import main
 from testkit import TEST_SCRYPT_N
 
-STEWARD = [sys.executable, "-m", "app.cli"]
+STEWARD = [sys.executable, "-m", "steward.app.cli"]
 
 
 @pytest.fixture

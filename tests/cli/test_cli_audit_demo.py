@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from core.setup.demo import seed_demo
-from core.steward import Steward
+from steward.core.setup.demo import seed_demo
+from steward.core.steward import Steward
 from testkit import REPO_ROOT, TEST_SCRYPT_N
 
 
@@ -31,7 +31,7 @@ def demo_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
             patch.setenv(key, value)
         steward = Steward()
         steward.upgrade_database()
-        seed_demo(steward, REPO_ROOT / "sample_data", progress=lambda _line: None, quick=True)
+        seed_demo(steward, REPO_ROOT / "steward" / "sample_data", progress=lambda _line: None, quick=True)
         steward.close()  # the last connection folds SQLite's WAL into the file edited below
         yield env
 
@@ -40,7 +40,7 @@ def steward_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[
     """The real `steward` command in its own process, as an auditor would run it."""
     base = {key: value for key, value in os.environ.items() if not key.startswith("STEWARD_")}
     return subprocess.run(
-        [sys.executable, "-m", "app.cli", *args],
+        [sys.executable, "-m", "steward.app.cli", *args],
         capture_output=True,
         text=True,
         env={**base, **env},

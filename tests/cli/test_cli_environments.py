@@ -7,8 +7,8 @@ import os
 import pytest
 from click.testing import CliRunner
 
-from app.cli import main
-from core.steward import Steward
+from steward.app.cli import main
+from steward.core.steward import Steward
 from testkit import TEST_SCRYPT_N
 
 PASSWORD = "a-long-enough-password\n"

@@ -19,8 +19,8 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner, Result
 
-from app.cli import main
-from core.steward import Steward
+from steward.app.cli import main
+from steward.core.steward import Steward
 from testkit import TEST_SCRYPT_N
 
 PASSWORD = "a-long-enough-password\n"

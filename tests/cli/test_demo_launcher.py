@@ -33,7 +33,7 @@ def test_demo_serves_prints_accounts_and_ctrl_c_stops_everything(tmp_path):
         STEWARD_APP_ADDRESS="127.0.0.1",
     )
     demo = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "demo", "--no-seed"],
+        [sys.executable, "-m", "steward.app.cli", "demo", "--no-seed"],
         cwd=REPO_ROOT,
         env=env,
         stdout=subprocess.PIPE,

@@ -24,8 +24,8 @@ def run(args, tmp_path, **settings):
 def test_module_entrypoint_prints_one_line_and_fails_like_the_cli(tmp_path):
     """A database that cannot be opened: one `error:` line, exit code 2, exactly what the CLI prints."""
     unreachable = {"STEWARD_DATABASE_URL": "sqlite:////nonexistent-folder/for/steward.db"}
-    module = run(["-m", "app.worker"], tmp_path, **unreachable)
-    cli = run(["-m", "app.cli", "worker"], tmp_path, **unreachable)
+    module = run(["-m", "steward.app.worker"], tmp_path, **unreachable)
+    cli = run(["-m", "steward.app.cli", "worker"], tmp_path, **unreachable)
     assert module.returncode == cli.returncode == 2
     assert "Traceback" not in module.stderr
     lines = module.stderr.strip().splitlines()

@@ -11,9 +11,16 @@ import pytest
 
 from testkit import REPO_ROOT
 
-PAGES = sorted((REPO_ROOT / "pages").glob("*.py"))
+PAGES = sorted(p for p in (REPO_ROOT / "steward" / "pages").glob("*.py") if p.name != "__init__.py")
 # What a page may import: the UI shell, entities, rules and service *types*, never storage.
-PAGE_FORBIDDEN = ("sqlalchemy", "alembic", "core.adapters", "core.services.uow", "psycopg", "sqlite3")
+PAGE_FORBIDDEN = (
+    "sqlalchemy",
+    "alembic",
+    "steward.core.adapters",
+    "steward.core.services.uow",
+    "psycopg",
+    "sqlite3",
+)
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -43,7 +50,7 @@ def test_import_linter_contracts_hold():
 
 def test_a_forbidden_import_would_be_caught(tmp_path):
     """The contract check is not vacuous: a core module importing streamlit breaks it."""
-    offender = REPO_ROOT / "core" / "domain" / "_contract_probe.py"
+    offender = REPO_ROOT / "steward" / "core" / "domain" / "_contract_probe.py"
     offender.write_text("import streamlit  # noqa\n", encoding="utf-8")
     try:
         result = subprocess.run(
@@ -56,7 +63,7 @@ def test_a_forbidden_import_would_be_caught(tmp_path):
         )
     finally:
         offender.unlink()
-    assert result.returncode != 0 and "core.domain._contract_probe -> streamlit" in result.stdout
+    assert result.returncode != 0 and "steward.core.domain._contract_probe -> streamlit" in result.stdout
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
@@ -90,6 +97,6 @@ def test_every_page_guards_itself_first(page: Path):
 
 
 def test_every_page_file_is_registered_and_every_registration_exists():
-    from app.ui.navigation import PAGES as REGISTERED
+    from steward.app.ui.navigation import PAGES as REGISTERED
 
     assert sorted(spec.file for spec in REGISTERED) == sorted(page.name for page in PAGES)

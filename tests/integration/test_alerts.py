@@ -14,18 +14,18 @@ import pytest
 from sqlalchemy import func, select
 from test_promotions_support import artifact_path, build_world
 
-from core.adapters.db.models import AlertRow
-from core.adapters.notifiers import MemoryNotifier
-from core.domain.accounts import Actor
-from core.domain.alerts import AlertStatus
-from core.domain.audit import Outcome
-from core.domain.gates import GateStatus
-from core.domain.permissions import Action, is_allowed
-from core.domain.roles import Role
-from core.domain.signals import Severity
-from core.errors import IntegrityError, InvalidInput, NotFound, PermissionDenied, StaleState
-from core.services.uow import UnitOfWork
-from core.steward import Steward
+from steward.core.adapters.db.models import AlertRow
+from steward.core.adapters.notifiers import MemoryNotifier
+from steward.core.domain.accounts import Actor
+from steward.core.domain.alerts import AlertStatus
+from steward.core.domain.audit import Outcome
+from steward.core.domain.gates import GateStatus
+from steward.core.domain.permissions import Action, is_allowed
+from steward.core.domain.roles import Role
+from steward.core.domain.signals import Severity
+from steward.core.errors import IntegrityError, InvalidInput, NotFound, PermissionDenied, StaleState
+from steward.core.services.uow import UnitOfWork
+from steward.core.steward import Steward
 from testkit import add_user, make_settings, sign_in
 
 SYSTEM = Actor.system_actor("test")

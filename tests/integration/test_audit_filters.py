@@ -4,9 +4,9 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from core.domain.accounts import Actor
-from core.errors import InvalidInput
-from core.services.audit import AuditFilter
+from steward.core.domain.accounts import Actor
+from steward.core.errors import InvalidInput
+from steward.core.services.audit import AuditFilter
 from testkit import add_user
 
 SYSTEM = Actor.system_actor("test")

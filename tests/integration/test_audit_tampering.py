@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import text
 
-from core.domain.audit import compute_hash
+from steward.core.domain.audit import compute_hash
 from testkit import add_user, sign_in
 
 HASHED = (
@@ -145,7 +145,7 @@ def test_a_recomputed_chain_is_caught_by_the_checkpoint(steward, system):
 
 
 def test_a_forged_checkpoint_is_rejected(steward, system, tmp_path):
-    from core.domain.checkpoint import Checkpoint
+    from steward.core.domain.checkpoint import Checkpoint
 
     seed_events(steward)
     _, path = steward.audit.checkpoint(system)
@@ -160,7 +160,7 @@ def test_a_forged_checkpoint_is_rejected(steward, system, tmp_path):
 def test_export_is_audited_filtered_and_safe(steward):
     add_user(steward, "rick", "risk_officer")
     rick = sign_in(steward, "rick")
-    from core.services.audit import AuditFilter
+    from steward.core.services.audit import AuditFilter
 
     with pytest.raises(Exception, match="incorrect"):
         steward.auth.login("=cmd|' /C calc'!A0", "wrong-password-here")

@@ -4,10 +4,10 @@ from datetime import timedelta
 
 import pytest
 
-from core.domain.roles import Role
-from core.errors import AuthenticationFailed
-from core.services.auth import WRONG_CREDENTIALS, SessionEnded, sso_token
-from core.steward import Steward
+from steward.core.domain.roles import Role
+from steward.core.errors import AuthenticationFailed
+from steward.core.services.auth import WRONG_CREDENTIALS, SessionEnded, sso_token
+from steward.core.steward import Steward
 from testkit import PASSWORD, add_user, make_settings
 
 
@@ -128,8 +128,8 @@ def test_password_change_ends_sessions_and_weak_hashes_are_upgraded(steward, tmp
     stronger.auth.login("alice", "a-brand-new-password")
     from sqlalchemy import select
 
-    from core.adapters.db.models import UserRow
-    from core.services.uow import UnitOfWork
+    from steward.core.adapters.db.models import UserRow
+    from steward.core.services.uow import UnitOfWork
 
     with UnitOfWork(stronger.ctx, write=False) as uow:
         assert uow.session.scalar(select(UserRow.password_hash)).startswith("scrypt$8192$")

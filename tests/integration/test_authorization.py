@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy import text
 from test_promotions_support import authz_targets
 
-from core.domain.accounts import Actor
-from core.domain.permissions import Action, Tier, is_allowed
-from core.domain.roles import Role
-from core.errors import PermissionDenied, StewardError
-from core.services.audit import AuditFilter
-from core.steward import Steward
+from steward.core.domain.accounts import Actor
+from steward.core.domain.permissions import Action, Tier, is_allowed
+from steward.core.domain.roles import Role
+from steward.core.errors import PermissionDenied, StewardError
+from steward.core.services.audit import AuditFilter
+from steward.core.steward import Steward
 from testkit import add_user, sign_in
 
 Call = Callable[[Steward, Actor, Tier | None], object]
@@ -143,7 +143,7 @@ def test_a_signed_out_actor_object_can_no_longer_act(steward):
 
 
 def test_system_actors_cannot_sign_off(steward):
-    from core.services import authz
+    from steward.core.services import authz
 
     with pytest.raises(PermissionDenied):
         authz.check(steward.ctx, Actor.system_actor("worker"), Action.APPROVE_PROMOTION, tier=Tier.PROD)

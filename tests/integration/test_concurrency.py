@@ -3,9 +3,9 @@
 import multiprocessing as mp
 from pathlib import Path
 
-from core.domain.accounts import Actor
-from core.services.uow import UnitOfWork
-from core.steward import Steward
+from steward.core.domain.accounts import Actor
+from steward.core.services.uow import UnitOfWork
+from steward.core.steward import Steward
 from testkit import make_settings, plain_main
 
 WORKERS, PER_WORKER = 4, 15
@@ -26,7 +26,7 @@ def _append(args: tuple[str, str, int]) -> int:
 def test_concurrent_appends_from_processes_form_one_chain(steward, tmp_path, database_url):
     head_before = steward.audit.verify().chain.head_seq
     context = mp.get_context("forkserver")  # children fork from one process that imported Steward once
-    context.set_forkserver_preload(["core.steward", "core.services.uow", "testkit"])
+    context.set_forkserver_preload(["steward.core.steward", "steward.core.services.uow", "testkit"])
     # Explicit processes, not a Pool: a Pool waits forever for a worker that died; these are joined with a
     # deadline and their exit codes checked, so a crash fails the test instead of hanging the run.
     workers = [

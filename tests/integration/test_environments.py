@@ -7,13 +7,13 @@ from datetime import timedelta
 import pytest
 from test_promotions_support import train_versions
 
-from core.domain.accounts import Actor
-from core.domain.gates import GatePolicy
-from core.domain.permissions import Action, is_allowed
-from core.domain.roles import Role
-from core.domain.signoff import SignoffPolicy
-from core.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied
-from core.steward import Steward
+from steward.core.domain.accounts import Actor
+from steward.core.domain.gates import GatePolicy
+from steward.core.domain.permissions import Action, is_allowed
+from steward.core.domain.roles import Role
+from steward.core.domain.signoff import SignoffPolicy
+from steward.core.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied
+from steward.core.steward import Steward
 from testkit import add_user, sign_in
 
 SYSTEM = Actor.system_actor("env-tests")

@@ -4,8 +4,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
-from core.adapters.db import migrate
-from core.adapters.db.models import Base
+from steward.core.adapters.db import migrate
+from steward.core.adapters.db.models import Base
 
 
 def test_models_and_migrations_agree(steward):
@@ -30,7 +30,7 @@ def test_downgrade_to_base_and_back(steward):
 
 
 def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(tmp_path):
-    from core.adapters.db.engine import create_engines
+    from steward.core.adapters.db.engine import create_engines
 
     engines = create_engines(f"sqlite:///{tmp_path / 'x.db'}")
     with engines.read.connect() as connection:

@@ -9,14 +9,14 @@ import pandas as pd
 import pytest
 from sqlalchemy import text
 
-from core.domain.accounts import Actor
-from core.domain.monitoring import parse_window
-from core.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied
-from core.services.jobs import slot_for
-from core.steward import Steward
+from steward.core.domain.accounts import Actor
+from steward.core.domain.monitoring import parse_window
+from steward.core.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied
+from steward.core.services.jobs import slot_for
+from steward.core.steward import Steward
 from testkit import REPO_ROOT, add_user, sign_in
 
-SAMPLE = REPO_ROOT / "sample_data"
+SAMPLE = REPO_ROOT / "steward" / "sample_data"
 SYSTEM = Actor.system_actor("test")
 
 
@@ -200,7 +200,7 @@ def test_slots_align_to_the_interval():
 
 
 def test_the_worker_jobs_checkpoint_and_run_due_monitors(steward, dana):
-    from core.setup.jobs import audit_checkpoint, run_due_monitors, verify_artifacts
+    from steward.core.setup.jobs import audit_checkpoint, run_due_monitors, verify_artifacts
 
     name = deploy(steward, dana, "credit_default.toml")
     steward.monitoring.add_monitor(

@@ -9,13 +9,13 @@ import pandas as pd
 import pytest
 from test_monitoring import SAMPLE, deploy, register_data
 
-from core.drift.profile import build_profile
-from core.drift.report import DriftOptions, compare
-from core.errors import InvalidInput
-from core.services.predictions import EVENT_TIME, REQUEST_ID, ScoredBatch, request_ids
-from core.services.registry import PREDICTION_COLUMN
-from core.services.uow import UnitOfWork
-from core.steward import Steward
+from steward.core.drift.profile import build_profile
+from steward.core.drift.report import DriftOptions, compare
+from steward.core.errors import InvalidInput
+from steward.core.services.predictions import EVENT_TIME, REQUEST_ID, ScoredBatch, request_ids
+from steward.core.services.registry import PREDICTION_COLUMN
+from steward.core.services.uow import UnitOfWork
+from steward.core.steward import Steward
 from testkit import add_user, sign_in
 
 

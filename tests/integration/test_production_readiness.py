@@ -4,10 +4,10 @@ import shutil
 
 import pytest
 
-from core.config import OWASP_SCRYPT_N
-from core.errors import ConfigurationError
-from core.setup.readiness import check_ready_to_serve
-from core.steward import Steward
+from steward.core.config import OWASP_SCRYPT_N
+from steward.core.errors import ConfigurationError
+from steward.core.setup.readiness import check_ready_to_serve
+from steward.core.steward import Steward
 from testkit import make_settings
 
 

@@ -15,9 +15,9 @@ from typing import Any
 
 from test_promotions_support import build_world, to_prod
 
-from core.domain.promotions import RequestStatus
-from core.errors import InvalidInput, StaleState, StewardError
-from core.steward import Steward
+from steward.core.domain.promotions import RequestStatus
+from steward.core.errors import InvalidInput, StaleState, StewardError
+from steward.core.steward import Steward
 from testkit import make_settings, plain_main, sign_in
 
 DEADLINE_S = 30.0
@@ -64,7 +64,7 @@ def test_last_approvals_and_two_executions_at_once(steward, clock, tmp_path, dat
     steward.promotions.approve(world["sam"], request.id, "data science signs")
 
     context = mp.get_context("forkserver")
-    context.set_forkserver_preload(["core.steward", "core.services.promotions", "testkit"])
+    context.set_forkserver_preload(["steward.core.steward", "steward.core.services.promotions", "testkit"])
     barrier, results = context.Barrier(4), context.Queue()
     cast = [("bea", "approve"), ("rick", "approve"), ("otto", "execute"), ("opal", "execute")]
     processes = [

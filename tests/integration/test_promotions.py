@@ -8,13 +8,20 @@ from datetime import timedelta
 import pytest
 from test_promotions_support import WORSE_MODEL, artifact_path, build_world, to_prod, train_versions
 
-from core.adapters.notifiers import MemoryNotifier
-from core.domain.gates import GatePolicy, GateStatus
-from core.domain.promotions import LedgerKind, RequestStatus
-from core.domain.roles import Role
-from core.domain.signoff import SignoffPolicy
-from core.errors import AlreadyExists, IntegrityError, InvalidInput, NotFound, PermissionDenied, StaleState
-from core.steward import Steward
+from steward.core.adapters.notifiers import MemoryNotifier
+from steward.core.domain.gates import GatePolicy, GateStatus
+from steward.core.domain.promotions import LedgerKind, RequestStatus
+from steward.core.domain.roles import Role
+from steward.core.domain.signoff import SignoffPolicy
+from steward.core.errors import (
+    AlreadyExists,
+    IntegrityError,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    StaleState,
+)
+from steward.core.steward import Steward
 from testkit import make_settings
 
 

@@ -20,7 +20,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from sqlalchemy import delete, select
 from test_promotions_support import build_world
 
-from core.adapters.db.models import (
+from steward.core.adapters.db.models import (
     DeploymentRow,
     EnvironmentRow,
     LedgerEntryRow,
@@ -28,12 +28,12 @@ from core.adapters.db.models import (
     PromotionApprovalRow,
     PromotionRequestRow,
 )
-from core.domain.promotions import LedgerKind, RequestStatus
-from core.domain.roles import Role
-from core.domain.signoff import Binding, Signature, SignoffPolicy, evaluate_policy
-from core.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied, StaleState
-from core.services.deployments import promotion_origin
-from core.services.uow import UnitOfWork
+from steward.core.domain.promotions import LedgerKind, RequestStatus
+from steward.core.domain.roles import Role
+from steward.core.domain.signoff import Binding, Signature, SignoffPolicy, evaluate_policy
+from steward.core.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied, StaleState
+from steward.core.services.deployments import promotion_origin
+from steward.core.services.uow import UnitOfWork
 from testkit import sign_in
 
 EXPECTED = (AlreadyExists, InvalidInput, NotFound, PermissionDenied, StaleState)

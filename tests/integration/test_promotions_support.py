@@ -13,12 +13,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from core.domain.accounts import Actor
-from core.domain.gates import GatePolicy
-from core.domain.permissions import Tier
-from core.domain.registry import PipelineVersion
-from core.domain.signoff import SignoffPolicy
-from core.steward import Steward
+from steward.core.domain.accounts import Actor
+from steward.core.domain.gates import GatePolicy
+from steward.core.domain.permissions import Tier
+from steward.core.domain.registry import PipelineVersion
+from steward.core.domain.signoff import SignoffPolicy
+from steward.core.steward import Steward
 from testkit import add_user, sign_in
 
 TOY_SPEC = """

@@ -12,17 +12,17 @@ import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
-from core.adapters.artifacts import LocalArtifactStore
-from core.adapters.db.models import PipelineRow, PipelineVersionRow, ReferenceProfileRow
-from core.domain.accounts import Actor
-from core.domain.permissions import Action, is_allowed
-from core.domain.roles import Role
-from core.errors import IntegrityError, InvalidInput, NotFound, PermissionDenied
-from core.services.uow import UnitOfWork
-from core.steward import Steward
+from steward.core.adapters.artifacts import LocalArtifactStore
+from steward.core.adapters.db.models import PipelineRow, PipelineVersionRow, ReferenceProfileRow
+from steward.core.domain.accounts import Actor
+from steward.core.domain.permissions import Action, is_allowed
+from steward.core.domain.roles import Role
+from steward.core.errors import IntegrityError, InvalidInput, NotFound, PermissionDenied
+from steward.core.services.uow import UnitOfWork
+from steward.core.steward import Steward
 from testkit import REPO_ROOT, add_user, make_settings, sign_in
 
-SPECS = REPO_ROOT / "sample_data" / "specs"
+SPECS = REPO_ROOT / "steward" / "sample_data" / "specs"
 CREDIT_SPEC = (SPECS / "credit_default.toml").read_text()
 BIKE_SPEC = (SPECS / "bike_demand.toml").read_text()
 
@@ -40,7 +40,7 @@ class WritesMarker:
 def place_credit_sample(data_dir: Path, rows: int = 1500) -> None:
     target = data_dir / "datasets" / "credit"
     target.mkdir(parents=True, exist_ok=True)
-    frame = pd.read_csv(REPO_ROOT / "sample_data" / "credit" / "train.csv", nrows=rows)
+    frame = pd.read_csv(REPO_ROOT / "steward" / "sample_data" / "credit" / "train.csv", nrows=rows)
     frame.to_csv(target / "train.csv", index=False)
 
 
@@ -300,7 +300,7 @@ def test_a_spec_update_keeps_versions_immutable_and_a_new_target_needs_a_new_nam
 def place_production(steward: Steward, name: str = "credit/prod-labelled", rows: int = 600, damage=None):
     """Production rows whose labels have arrived, registered as a production data set."""
     frame = pd.read_csv(
-        REPO_ROOT / "sample_data" / "credit" / "train.csv", skiprows=range(1, 5001), nrows=rows
+        REPO_ROOT / "steward" / "sample_data" / "credit" / "train.csv", skiprows=range(1, 5001), nrows=rows
     )
     if damage is not None:
         frame = damage(frame)
@@ -476,8 +476,10 @@ def test_sweeping_removes_old_temporary_files_only(steward, dana, clock):
 def place_bike_2012(steward: Steward, labelled_rows: int) -> None:
     """2012's production rows and the labels that have arrived so far (the first ``labelled_rows``)."""
     system = Actor.system_actor("test")
-    production = pd.read_csv(REPO_ROOT / "sample_data" / "bike" / "production_2012.csv")
-    labels = pd.read_csv(REPO_ROOT / "sample_data" / "bike" / "labels_2012.csv").head(labelled_rows)
+    production = pd.read_csv(REPO_ROOT / "steward" / "sample_data" / "bike" / "production_2012.csv")
+    labels = pd.read_csv(REPO_ROOT / "steward" / "sample_data" / "bike" / "labels_2012.csv").head(
+        labelled_rows
+    )
     for name, frame, role in (("bike/p2012", production, "production"), ("bike/l2012", labels, "labels")):
         path = steward.datasets.resolve(f"{name}.csv")
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -17,12 +17,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from core.adapters.db.models import LoginThrottleRow
-from core.clock import FixedClock
-from core.errors import AuthenticationFailed
-from core.services.auth import WRONG_CREDENTIALS
-from core.services.uow import UnitOfWork
-from core.steward import Steward
+from steward.core.adapters.db.models import LoginThrottleRow
+from steward.core.clock import FixedClock
+from steward.core.errors import AuthenticationFailed
+from steward.core.services.auth import WRONG_CREDENTIALS
+from steward.core.services.uow import UnitOfWork
+from steward.core.steward import Steward
 from testkit import PASSWORD, add_user, make_settings, plain_main
 
 PROCESSES, ATTEMPTS = 6, 3
@@ -57,7 +57,7 @@ def test_simultaneous_wrong_passwords_get_no_more_checks_than_the_throttle_allow
     add_user(steward, "alice", "viewer")
     allowed = steward.settings.login_free_attempts
     context = mp.get_context("forkserver")
-    context.set_forkserver_preload(["core.steward", "core.services.auth", "testkit"])
+    context.set_forkserver_preload(["steward.core.steward", "steward.core.services.auth", "testkit"])
     barrier, results = context.Barrier(PROCESSES), context.Queue()
     processes = [
         context.Process(
@@ -155,7 +155,7 @@ def test_colleagues_behind_one_address_sign_in_at_once(steward, tmp_path, databa
     for name in names:
         add_user(steward, name, "viewer")
     context = mp.get_context("forkserver")
-    context.set_forkserver_preload(["core.steward", "core.services.auth", "testkit"])
+    context.set_forkserver_preload(["steward.core.steward", "steward.core.services.auth", "testkit"])
     barrier, results = context.Barrier(PROCESSES), context.Queue()
     processes = [
         context.Process(target=_sign_in, args=(str(tmp_path), database_url, name, barrier, results))

@@ -3,12 +3,12 @@
 import pytest
 from sqlalchemy import func, select
 
-from core.adapters.db.models import AuditEventRow, UserRow
-from core.domain.accounts import Actor
-from core.domain.roles import Role
-from core.errors import AlreadyExists, InvalidInput, PermissionDenied, StaleState
-from core.services.auth import SessionEnded
-from core.services.uow import UnitOfWork
+from steward.core.adapters.db.models import AuditEventRow, UserRow
+from steward.core.domain.accounts import Actor
+from steward.core.domain.roles import Role
+from steward.core.errors import AlreadyExists, InvalidInput, PermissionDenied, StaleState
+from steward.core.services.auth import SessionEnded
+from steward.core.services.uow import UnitOfWork
 from testkit import add_user, sign_in
 
 

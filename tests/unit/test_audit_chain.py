@@ -3,7 +3,7 @@
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from core.domain.audit import GENESIS_HASH, StoredEvent, compute_hash, verify_chain
+from steward.core.domain.audit import GENESIS_HASH, StoredEvent, compute_hash, verify_chain
 
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 

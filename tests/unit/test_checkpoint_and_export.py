@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from core.domain.checkpoint import Checkpoint
-from core.domain.export import neutralise_cell, to_csv, to_json
+from steward.core.domain.checkpoint import Checkpoint
+from steward.core.domain.export import neutralise_cell, to_csv, to_json
 
 KEY = b"k" * 32
 

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.domain.model_card import (
+from steward.core.domain.model_card import (
     allowed_values,
     build_model_card,
     calibration_gap,
@@ -28,9 +28,9 @@ from core.domain.model_card import (
     previous_version,
     recall_of,
 )
-from core.domain.registry import PipelineVersion
-from core.pipelines.spec import PipelineSpec, parse_spec
-from core.pipelines.training import train
+from steward.core.domain.registry import PipelineVersion
+from steward.core.pipelines.spec import PipelineSpec, parse_spec
+from steward.core.pipelines.training import train
 
 TRAINED_AT = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
 

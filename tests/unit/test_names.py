@@ -2,8 +2,8 @@
 
 import pytest
 
-from core.domain.names import validate_comment, validate_label, validate_username
-from core.errors import InvalidInput
+from steward.core.domain.names import validate_comment, validate_label, validate_username
+from steward.core.errors import InvalidInput
 
 
 @pytest.mark.parametrize(

@@ -2,8 +2,8 @@
 
 import pytest
 
-from core.config import OWASP_SCRYPT_N, Settings
-from core.domain.passwords import (
+from steward.core.config import OWASP_SCRYPT_N, Settings
+from steward.core.domain.passwords import (
     OWASP_N,
     ScryptParams,
     check_password_strength,
@@ -12,7 +12,7 @@ from core.domain.passwords import (
     parse_params,
     verify_password,
 )
-from core.errors import InvalidInput
+from steward.core.errors import InvalidInput
 
 FAST = ScryptParams(n=2**10)
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from core.domain.permissions import Action, Tier, is_allowed, matrix, render_markdown, roles_allowed
-from core.domain.roles import Role
+from steward.core.domain.permissions import Action, Tier, is_allowed, matrix, render_markdown, roles_allowed
+from steward.core.domain.roles import Role
 
 PRODUCTION_CHANGES = [
     Action.EXECUTE_PROMOTION,
@@ -56,7 +56,7 @@ def test_markdown_rendering_names_every_action_and_role():
 def test_the_permissions_document_is_generated_from_the_matrix():
     from pathlib import Path
 
-    from core.domain.permissions import render_document
+    from steward.core.domain.permissions import render_document
 
     document = Path(__file__).resolve().parents[2] / "docs" / "permissions.md"
     assert document.read_text(encoding="utf-8") == render_document(), (

@@ -14,11 +14,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.domain.gates import GateInputs, GatePolicy, GateStatus, evaluate_gates, gates_pass
-from core.domain.promotions import path_problem
-from core.domain.roles import Role
-from core.domain.signoff import Binding, Signature, SignoffPolicy, evaluate_policy
-from core.errors import InvalidInput
+from steward.core.domain.gates import GateInputs, GatePolicy, GateStatus, evaluate_gates, gates_pass
+from steward.core.domain.promotions import path_problem
+from steward.core.domain.roles import Role
+from steward.core.domain.signoff import Binding, Signature, SignoffPolicy, evaluate_policy
+from steward.core.errors import InvalidInput
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 SUBJECT = Binding("v" * 32, "a" * 64, 3)

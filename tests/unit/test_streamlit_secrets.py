@@ -4,7 +4,7 @@ import tomllib
 
 import pytest
 
-from core.config import COOKIE_SECRET_PLACEHOLDER, streamlit_secrets_problems
+from steward.core.config import COOKIE_SECRET_PLACEHOLDER, streamlit_secrets_problems
 from testkit import REPO_ROOT
 
 GOOD = "k" * 48

@@ -4,9 +4,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from core.config import DEFAULT_SECRET_KEY, Settings, load_settings
-from core.domain.throttle import FORGET_AFTER, ThrottlePolicy, throttle_keys
-from core.errors import ConfigurationError
+from steward.core.config import DEFAULT_SECRET_KEY, Settings, load_settings
+from steward.core.domain.throttle import FORGET_AFTER, ThrottlePolicy, throttle_keys
+from steward.core.errors import ConfigurationError
 
 T0 = datetime(2026, 11, 26, tzinfo=UTC)
 

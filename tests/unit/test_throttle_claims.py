@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
-from core.domain.throttle import FORGET_AFTER, Counter, ThrottlePolicy
+from steward.core.domain.throttle import FORGET_AFTER, Counter, ThrottlePolicy
 
 T0 = datetime(2026, 11, 26, tzinfo=UTC)
 POLICY = ThrottlePolicy(free_attempts=3, max_delay=timedelta(seconds=60))

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 from scipy.spatial.distance import jensenshannon
 
-from core.drift.profile import build_profile
-from core.drift.report import DriftOptions, compare
+from steward.core.drift.profile import build_profile
+from steward.core.drift.report import DriftOptions, compare
 
 
 def frames(n: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:

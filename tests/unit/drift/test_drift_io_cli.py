@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from app.commands.drift import drift_command
-from core.drift.io import open_table, read_profile
-from core.errors import InvalidInput
+from steward.app.commands.drift import drift_command
+from steward.core.drift.io import open_table, read_profile
+from steward.core.errors import InvalidInput
 
 
 def frame(n: int, seed: int, shift: float = 0.0) -> pd.DataFrame:

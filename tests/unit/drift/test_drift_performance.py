@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.drift.performance import classification_metrics, realised_performance, regression_metrics
-from core.errors import InvalidInput
+from steward.core.drift.performance import classification_metrics, realised_performance, regression_metrics
+from steward.core.errors import InvalidInput
 
 
 def test_regression_metrics_by_hand():

@@ -11,11 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.drift import stats
-from core.drift.kinds import ColumnKind, ColumnRole, infer_schema
-from core.drift.profile import Profile, build_profile, merge
-from core.drift.sketch import NumericSummary, merge_numeric
-from core.errors import InvalidInput
+from steward.core.drift import stats
+from steward.core.drift.kinds import ColumnKind, ColumnRole, infer_schema
+from steward.core.drift.profile import Profile, build_profile, merge
+from steward.core.drift.sketch import NumericSummary, merge_numeric
+from steward.core.errors import InvalidInput
 
 
 def ecdf(values: np.ndarray, at: np.ndarray) -> np.ndarray:

@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.drift import calibration as cal
-from core.drift.kinds import ColumnKind
-from core.drift.profile import build_profile
-from core.drift.report import DriftOptions, compare, compare_frames, default_test
-from core.errors import InvalidInput
+from steward.core.drift import calibration as cal
+from steward.core.drift.kinds import ColumnKind
+from steward.core.drift.profile import build_profile
+from steward.core.drift.report import DriftOptions, compare, compare_frames, default_test
+from steward.core.errors import InvalidInput
 
 
 def data(n: int, seed: int, *, shift: float = 0.0, cat_shift: bool = False) -> pd.DataFrame:

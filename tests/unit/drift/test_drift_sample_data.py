@@ -7,10 +7,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from core.drift.profile import build_profile
-from core.drift.report import DriftOptions, compare
+from steward.core.drift.profile import build_profile
+from steward.core.drift.report import DriftOptions, compare
 
-SAMPLE = Path(__file__).resolve().parents[3] / "sample_data"
+SAMPLE = Path(__file__).resolve().parents[3] / "steward" / "sample_data"
 BIKE_TRAIN = SAMPLE / "bike" / "train_2011.csv"
 BIKE_PROD = SAMPLE / "bike" / "production_2012.csv"
 CREDIT_TRAIN = SAMPLE / "credit" / "train.csv"

@@ -11,10 +11,10 @@ from hypothesis import strategies as st
 from scipy import stats as sps
 from scipy.spatial.distance import jensenshannon
 
-from core.drift import stats
-from core.drift.kinds import ColumnKind
-from core.drift.sketch import CategoricalSummary, NumericSummary, merge_numeric
-from core.errors import InvalidInput
+from steward.core.drift import stats
+from steward.core.drift.kinds import ColumnKind
+from steward.core.drift.sketch import CategoricalSummary, NumericSummary, merge_numeric
+from steward.core.errors import InvalidInput
 
 TOL = 1e-9
 

@@ -9,7 +9,7 @@ import pytest
 from pipelines_testdata import SAMPLE_DATA, SMALL_SPEC, toy_frame
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
-from core.pipelines.spec import PipelineSpec, parse_spec
+from steward.core.pipelines.spec import PipelineSpec, parse_spec
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 REPO = Path(__file__).resolve().parents[3]
-SAMPLE_DATA = REPO / "sample_data"
+SAMPLE_DATA = REPO / "steward" / "sample_data"
 SPECS = SAMPLE_DATA / "specs"
 
 SMALL_SPEC = """

@@ -1,4 +1,4 @@
-"""The artifact allow-lists in ``core.adapters.artifacts`` cover every pipeline the registry can build.
+"""The artifact allow-lists in ``steward.core.adapters.artifacts`` cover every pipeline the registry can build.
 
 The lists are literals in code (never read from a file); this test regenerates
 them by fitting every registered estimator with every word-valued and boolean
@@ -24,8 +24,8 @@ import skops.io as sio
 from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
 
-from core.adapters.artifacts import ALLOWED_LOADERS, ALLOWED_NODE_TYPES, ALLOWED_TYPES, loads_pipeline
-from core.pipelines.registry import ESTIMATORS, TRANSFORMERS, Accept, EstimatorInfo
+from steward.core.adapters.artifacts import ALLOWED_LOADERS, ALLOWED_NODE_TYPES, ALLOWED_TYPES, loads_pipeline
+from steward.core.pipelines.registry import ESTIMATORS, TRANSFORMERS, Accept, EstimatorInfo
 
 
 def _frame(rows: int = 60) -> pd.DataFrame:

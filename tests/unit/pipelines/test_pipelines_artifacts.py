@@ -23,23 +23,23 @@ from pipelines_testdata import REPO
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
-from core.adapters.artifacts import (
+from steward.core.adapters.artifacts import (
     DEFAULT_MAX_BYTES,
     LocalArtifactStore,
     StoredArtifact,
     inspect_artifact,
     read_upload,
 )
-from core.errors import AlreadyExists, IntegrityError, InvalidInput
-from core.pipelines.spec import PipelineSpec
-from core.pipelines.training import train
+from steward.core.errors import AlreadyExists, IntegrityError, InvalidInput
+from steward.core.pipelines.spec import PipelineSpec
+from steward.core.pipelines.training import train
 
 
 @pytest.fixture(scope="module")
 def fitted() -> tuple[Pipeline, pd.DataFrame]:
     from pipelines_testdata import SMALL_SPEC, toy_frame
 
-    from core.pipelines.spec import parse_spec
+    from steward.core.pipelines.spec import parse_spec
 
     frame = toy_frame()
     return train(parse_spec(SMALL_SPEC), frame, importances=False).pipeline, frame
@@ -385,7 +385,7 @@ CRASH_SCRIPT = """
 import os, sys
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
-from core.adapters.artifacts import LocalArtifactStore
+from steward.core.adapters.artifacts import LocalArtifactStore
 
 pipeline = Pipeline([("model", LogisticRegression())])
 store = LocalArtifactStore({root!r}, before_commit=lambda temporary: os._exit(17))
@@ -442,7 +442,7 @@ def test_discard_removes_an_artifact_no_row_refers_to(
 def test_every_demo_estimator_survives_the_round_trip(tmp_path: Path, credit_sample: pd.DataFrame) -> None:
     from pipelines_testdata import SPECS
 
-    from core.pipelines.spec import parse_spec
+    from steward.core.pipelines.spec import parse_spec
 
     store = LocalArtifactStore(tmp_path)
     spec: PipelineSpec = parse_spec(

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.errors import InvalidInput
-from core.pipelines.names import MAX_NAME_LENGTH, validate_name
+from steward.core.errors import InvalidInput
+from steward.core.pipelines.names import MAX_NAME_LENGTH, validate_name
 
 
 @pytest.mark.parametrize(

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.errors import InvalidInput
-from core.pipelines.schema import ColumnSpec, InputSchema
+from steward.core.errors import InvalidInput
+from steward.core.pipelines.schema import ColumnSpec, InputSchema
 
 SCHEMA = InputSchema(
     (

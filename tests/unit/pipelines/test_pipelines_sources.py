@@ -9,9 +9,9 @@ import pytest
 import sqlalchemy as sa
 from pipelines_testdata import SAMPLE_DATA, toy_frame
 
-from core.errors import InvalidInput
-from core.pipelines.sources import DataSource, FileSource, SqlSource, make_source
-from core.pipelines.spec import SourceSpec
+from steward.core.errors import InvalidInput
+from steward.core.pipelines.sources import DataSource, FileSource, SqlSource, make_source
+from steward.core.pipelines.spec import SourceSpec
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from pipelines_testdata import SMALL_SPEC, SPECS
 
-from core.errors import InvalidInput
-from core.pipelines.spec import MAX_SPEC_BYTES, PipelineSpec, load_spec, parse_spec
+from steward.core.errors import InvalidInput
+from steward.core.pipelines.spec import MAX_SPEC_BYTES, PipelineSpec, load_spec, parse_spec
 
 
 def edited(old: str, new: str, text: str = SMALL_SPEC) -> str:
@@ -201,7 +201,7 @@ def test_a_query_that_could_never_train_is_refused_when_the_spec_is_parsed(query
 def test_the_reference_page_names_every_registered_estimator_transformer_and_parameter() -> None:
     from pipelines_testdata import REPO
 
-    from core.pipelines.registry import ESTIMATORS, TRANSFORMERS
+    from steward.core.pipelines.registry import ESTIMATORS, TRANSFORMERS
 
     page = (REPO / "docs" / "pipelines.md").read_text(encoding="utf-8")
     for registry in (ESTIMATORS, TRANSFORMERS):

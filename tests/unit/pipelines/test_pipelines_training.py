@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 from pipelines_testdata import SMALL_SPEC, SPECS
 
-from core.errors import InvalidInput
-from core.pipelines.digest import frame_digest
-from core.pipelines.spec import PipelineSpec, load_spec, parse_spec
-from core.pipelines.training import RESIDUAL_SAMPLE, ROC_POINTS, TOP_FEATURES, train
+from steward.core.errors import InvalidInput
+from steward.core.pipelines.digest import frame_digest
+from steward.core.pipelines.spec import PipelineSpec, load_spec, parse_spec
+from steward.core.pipelines.training import RESIDUAL_SAMPLE, ROC_POINTS, TOP_FEATURES, train
 
 
 def test_same_spec_and_data_give_the_same_digest_split_and_metrics_twice(
@@ -266,7 +266,7 @@ def test_convergence_warnings_are_recorded_not_printed(toy: pd.DataFrame) -> Non
 
 def test_the_demo_spec_trains_on_the_committed_data() -> None:
     """The real credit spec on the real 24,000 rows: the demo's version 1, with its hold-out charts."""
-    from core.pipelines.sources import make_source
+    from steward.core.pipelines.sources import make_source
 
     spec = load_spec(SPECS / "credit_default.toml")
     source = make_source(spec.source, data_root=SPECS.parent)

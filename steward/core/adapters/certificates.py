@@ -1,0 +1,368 @@
+"""Release certificates: one executed promotion, as an HTML page and a PDF a risk team can file.
+
+Both formats are drawn from the same list of blocks, so they can never say
+different things. Every value that came from a person or a file (names,
+comments, reasons, metric names) is escaped in HTML; the PDF uses DejaVu Sans
+when the system has it (any script), else Helvetica with unsupported
+characters replaced. The ``content digest`` is a SHA-256 over the blocks:
+two copies of a certificate agree on it exactly when they certify the same facts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from steward.core.clock import utc
+from steward.core.domain.gates import metric_label
+from steward.core.domain.promotions import Certificate, certificate_file_name
+from steward.core.domain.roles import Role
+
+DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
+
+
+@dataclass(frozen=True)
+class Block:
+    title: str
+    pairs: tuple[tuple[str, str], ...] = ()
+    headers: tuple[str, ...] = ()
+    rows: tuple[tuple[str, ...], ...] = ()
+    note: str = ""
+
+
+def _when(value: datetime | str | None) -> str:
+    if value is None or value == "":
+        return "-"
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return utc(moment).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _num(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return "-"
+    return f"{value:.4f}"
+
+
+def _role(value: str | None) -> str:
+    if not value:
+        return "-"
+    try:
+        return Role(value).label
+    except ValueError:
+        return value
+
+
+def blocks(cert: Certificate) -> list[Block]:
+    """The certificate's content, in reading order."""
+    entry, request, new = cert.entry, cert.request, cert.challenger
+    evidence = entry.evidence
+    champion = evidence.get("champion") or None
+    result = [
+        Block(
+            "What was released",
+            (
+                ("Pipeline", entry.pipeline_name),
+                ("Owner", cert.pipeline_owner),
+                ("Version", f"v{new.number} ({new.estimator})"),
+                ("Pipeline artifact SHA-256", entry.artifact_sha256),
+                ("Specification digest", new.spec_digest),
+                ("Training data digest", entry.data_digest),
+                ("Training rows / hold-out rows", f"{new.data_rows:,} / {new.holdout_rows:,}"),
+                ("Trained by, at", f"{new.trained_by}, {_when(new.trained_at)}"),
+                ("Code version", new.code_version or "-"),
+            ),
+        ),
+        Block(
+            "Where, when, by whom",
+            (
+                ("Environment", f"{entry.environment_name} ({entry.tier.value} tier)"),
+                ("Serving since", _when(entry.occurred_at)),
+                ("Executed by", f"{entry.actor_name} ({entry.actor})"),
+                (
+                    "Replaced",
+                    f"v{entry.previous_number}, kept as the fallback"
+                    if entry.previous_number
+                    else "nothing (first)",
+                ),
+                ("Ledger entry", f"#{entry.id}"),
+                (
+                    "Promotion request",
+                    f"#{request.id} by {request.requested_by_name} ({request.requested_by}), "
+                    f"{_when(request.requested_at)}",
+                ),
+                ("Reason given", request.reason),
+                (
+                    "Route",
+                    " then ".join(f"{name} (since {_when(at)})" for name, at in evidence.get("path") or [])
+                    or "entered from the registry",
+                ),
+            ),
+        ),
+    ]
+    metrics = (evidence.get("challenger") or {}).get("metrics") or {}
+    primary = str(evidence.get("primary_metric") or "")
+    names = [primary, *sorted(k for k in metrics if k != primary)] if primary in metrics else sorted(metrics)
+    old = (champion or {}).get("metrics") or {}
+    result.append(
+        Block(
+            "Metrics on the hold-out",
+            headers=(
+                "Metric",
+                f"v{new.number} (released)",
+                f"v{champion['version']} (replaced)" if champion else "replaced",
+            ),
+            rows=tuple(
+                (
+                    metric_label(name) + (" (primary)" if name == primary else ""),
+                    _num(metrics.get(name)),
+                    _num(old.get(name)),
+                )
+                for name in names
+            ),
+            note=(
+                "Both versions were measured on the same hold-out rows of the same training data."
+                if champion and evidence.get("same_holdout")
+                else "No version served here before."
+                if not champion
+                else "The versions were measured on different hold-outs."
+            ),
+        )
+    )
+    result.append(
+        Block(
+            "Gates",
+            headers=("Gate", "Result", "Detail"),
+            rows=tuple((gate.title, gate.status.value, gate.detail) for gate in entry.gates)
+            or (("none required", "-", "-"),),
+        )
+    )
+    policy = entry.policy
+    required = policy.get("required") or {}
+    result.append(
+        Block(
+            "Sign-off policy in force",
+            (
+                (
+                    "Required",
+                    ", ".join(f"{count} {_role(role).lower()}" for role, count in required.items())
+                    or "no sign-off",
+                ),
+                ("Approvals valid for", f"{policy.get('approval_ttl_hours', 0):g} hours"),
+                ("Executes itself", "yes" if policy.get("auto_execute") else "no, an operator executes"),
+            ),
+        )
+    )
+    result.append(
+        Block(
+            "Approvals",
+            headers=("Name", "User", "Roles held", "Counted as", "Signed at", "Comment", "Audit #"),
+            rows=tuple(
+                (
+                    str(a.get("name") or a.get("approver")),
+                    str(a.get("approver")),
+                    ", ".join(_role(r) for r in a.get("roles") or []),
+                    _role(a.get("counted_as"))
+                    if a.get("counted_as")
+                    else f"not counted: {a.get('not_counted_because', '')}",
+                    _when(a.get("decided_at")),
+                    str(a.get("comment") or "-"),
+                    str(a.get("audit_seq") or "-"),
+                )
+                for a in entry.approvals
+            )
+            or (("none required", "", "", "", "", "", ""),),
+            note="Each approval is bound to the artifact SHA-256 above, this version and this environment.",
+        )
+    )
+    result.append(
+        Block(
+            "Audit events",
+            headers=("Audit #", "Action", "By", "At", "Event hash"),
+            rows=tuple(
+                (str(seq), action, actor, _when(at), digest) for seq, action, actor, at, digest in cert.audit
+            ),
+            note=(
+                "Each event's hash was recomputed from its stored content and matches; "
+                "`steward audit verify` checks that these events are linked into the whole chain."
+                if cert.chain_ok
+                else "WARNING: an event listed here is missing or no longer matches its hash."
+            ),
+        )
+    )
+    return result
+
+
+def content_digest(cert: Certificate) -> str:
+    payload = json.dumps(
+        [[b.title, b.pairs, b.headers, b.rows, b.note] for b in blocks(cert)],
+        sort_keys=True,
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def file_name(cert: Certificate, extension: str) -> str:
+    return certificate_file_name(cert.entry, extension)
+
+
+def title(cert: Certificate) -> str:
+    e = cert.entry
+    return f"Release certificate: {e.pipeline_name} v{e.version_number} to {e.environment_name}"
+
+
+# ---- HTML ---------------------------------------------------------------------------------
+_CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;max-width:60rem;margin:2rem auto;
+color:#111;padding:0 1rem}
+h1{font-size:1.5rem;margin-bottom:.2rem} h2{font-size:1.1rem;margin-top:1.6rem;border-bottom:1px solid #ccc}
+table{border-collapse:collapse;width:100%;font-size:.9rem} th,td{border:1px solid #ccc;padding:.3rem .5rem;
+text-align:left;vertical-align:top} th{background:#f3f3f3} td.k{width:16rem;font-weight:600}
+code,.hash{font-family:ui-monospace,monospace;font-size:.8rem;word-break:break-all}
+.note{color:#444;font-size:.85rem}
+.passed{color:#0a6b2d;font-weight:600} .failed{color:#a00;font-weight:600}
+.pending{color:#a60;font-weight:600}
+"""
+
+
+def _cell(text: str, *, key: str = "") -> str:
+    escaped = html.escape(text, quote=True)
+    if len(text) == 64 and all(c in "0123456789abcdef" for c in text):
+        return f'<span class="hash">{escaped}</span>'
+    if key == "Result" and text in {"passed", "failed", "pending"}:
+        return f'<span class="{text}">{escaped}</span>'
+    return escaped.replace("\n", "<br>")
+
+
+def render_html(cert: Certificate) -> str:
+    """A self-contained HTML page (no scripts, no external resources)."""
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta http-equiv="Content-Security-Policy" '
+        "content=\"default-src 'none'; style-src 'unsafe-inline'\">",
+        f"<title>{html.escape(title(cert))}</title><style>{_CSS}</style></head><body>",
+        f"<h1>{html.escape(title(cert))}</h1>",
+        f'<p class="note">Issued by Steward at {html.escape(_when(cert.issued_at))}. '
+        f'Content digest <span class="hash">{content_digest(cert)}</span></p>',
+    ]
+    for block in blocks(cert):
+        parts.append(f"<h2>{html.escape(block.title)}</h2>")
+        if block.pairs:
+            parts.append("<table>")
+            parts.extend(
+                f'<tr><td class="k">{html.escape(k)}</td><td>{_cell(v)}</td></tr>' for k, v in block.pairs
+            )
+            parts.append("</table>")
+        if block.headers:
+            parts.append(
+                "<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in block.headers) + "</tr>"
+            )
+            for row in block.rows:
+                cells = "".join(
+                    f"<td>{_cell(v, key=h)}</td>" for h, v in zip(block.headers, row, strict=False)
+                )
+                parts.append(f"<tr>{cells}</tr>")
+            parts.append("</table>")
+        if block.note:
+            parts.append(f'<p class="note">{html.escape(block.note)}</p>')
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+# ---- PDF ----------------------------------------------------------------------------------
+def _font(pdf: Any) -> tuple[str, bool]:
+    """DejaVu Sans when installed (Debian: fonts-dejavu-core), else the core Helvetica (Latin-1 only)."""
+    regular, bold = DEJAVU / "DejaVuSans.ttf", DEJAVU / "DejaVuSans-Bold.ttf"
+    if regular.is_file() and bold.is_file():
+        pdf.add_font("DejaVu", "", str(regular))
+        pdf.add_font("DejaVu", "B", str(bold))
+        return "DejaVu", True
+    return "helvetica", False
+
+
+def _text(value: str, unicode: bool) -> str:
+    value = "".join(c if c.isprintable() or c == "\n" else " " for c in value)
+    return value if unicode else value.encode("latin-1", "replace").decode("latin-1")
+
+
+def _widths(headers: Sequence[str]) -> tuple[float, ...]:
+    named = {
+        "Event hash": 3.2,
+        "Comment": 2.2,
+        "Detail": 2.6,
+        "Gate": 2.2,
+        "Counted as": 1.6,
+        "Signed at": 1.5,
+        "At": 1.5,
+        "Action": 1.3,
+    }
+    return tuple(named.get(h, 1.0) for h in headers)
+
+
+def render_pdf(cert: Certificate) -> bytes:
+    from fpdf import FPDF  # imported here: only certificate downloads pay for it
+    from fpdf.enums import WrapMode
+
+    pdf = FPDF(orientation="P", unit="mm", format="A4")
+    pdf.set_auto_page_break(auto=True, margin=15)
+    pdf.set_title(title(cert))
+    pdf.set_creator("Steward")
+    family, unicode = _font(pdf)
+    pdf.add_page()
+    width = pdf.w - pdf.l_margin - pdf.r_margin
+    pdf.set_font(family, "B", 15)
+    pdf.multi_cell(width, 8, _text(title(cert), unicode), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(family, "", 8)
+    pdf.multi_cell(
+        width,
+        4,
+        _text(
+            f"Issued by Steward at {_when(cert.issued_at)}. Content digest {content_digest(cert)}", unicode
+        ),
+        new_x="LMARGIN",
+        new_y="NEXT",
+        wrapmode=WrapMode.CHAR,
+    )
+    for block in blocks(cert):
+        pdf.ln(3)
+        pdf.set_font(family, "B", 11)
+        pdf.multi_cell(width, 7, _text(block.title, unicode), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font(family, "", 8)
+        if block.pairs:
+            with pdf.table(
+                col_widths=(1, 2.4),
+                first_row_as_headings=False,
+                wrapmode=WrapMode.CHAR,
+                text_align="LEFT",
+                line_height=4.2,
+                width=width,
+            ) as table:
+                for key, value in block.pairs:
+                    row = table.row()
+                    row.cell(_text(key, unicode))
+                    row.cell(_text(value, unicode))
+        if block.headers:
+            with pdf.table(
+                col_widths=_widths(block.headers),
+                wrapmode=WrapMode.CHAR,
+                text_align="LEFT",
+                line_height=4.2,
+                width=width,
+            ) as table:
+                heading = table.row()
+                for header in block.headers:
+                    heading.cell(_text(header, unicode))
+                for values in block.rows:
+                    row = table.row()
+                    for value in values:
+                        row.cell(_text(value, unicode))
+        if block.note:
+            pdf.set_font(family, "", 7.5)
+            pdf.multi_cell(width, 4, _text(block.note, unicode), new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())

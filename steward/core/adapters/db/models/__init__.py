@@ -1,0 +1,55 @@
+"""Every ORM table, imported here so ``Base.metadata`` is complete for Alembic and tests.
+
+Rows never leave the service layer: services turn them into entities.
+"""
+
+from steward.core.adapters.db.models.accounts import (
+    GroupRoleMappingRow,
+    LoginThrottleRow,
+    SessionRow,
+    UserRoleRow,
+    UserRow,
+)
+from steward.core.adapters.db.models.alerts import AlertRow
+from steward.core.adapters.db.models.audit import AuditEventRow, AuditHeadRow
+from steward.core.adapters.db.models.base import Base, UTCDateTime
+from steward.core.adapters.db.models.catalog import DatasetRow
+from steward.core.adapters.db.models.environments import EnvironmentRow
+from steward.core.adapters.db.models.monitoring import BatchRunRow, DriftWindowRow, JobRunRow, MonitorRow
+from steward.core.adapters.db.models.predictions import PredictionRow
+from steward.core.adapters.db.models.promotions import (
+    DeploymentRow,
+    LedgerEntryRow,
+    PromotionApprovalRow,
+    PromotionRequestRow,
+    SignoffPolicyRow,
+)
+from steward.core.adapters.db.models.registry import PipelineRow, PipelineVersionRow, ReferenceProfileRow
+
+__all__ = [
+    "AlertRow",
+    "AuditEventRow",
+    "AuditHeadRow",
+    "Base",
+    "BatchRunRow",
+    "DatasetRow",
+    "DeploymentRow",
+    "DriftWindowRow",
+    "EnvironmentRow",
+    "GroupRoleMappingRow",
+    "JobRunRow",
+    "LedgerEntryRow",
+    "LoginThrottleRow",
+    "MonitorRow",
+    "PipelineRow",
+    "PipelineVersionRow",
+    "PredictionRow",
+    "PromotionApprovalRow",
+    "PromotionRequestRow",
+    "ReferenceProfileRow",
+    "SessionRow",
+    "SignoffPolicyRow",
+    "UTCDateTime",
+    "UserRoleRow",
+    "UserRow",
+]

@@ -1,0 +1,99 @@
+"""Monitors, batch runs on production data, their drift windows, and scheduled job runs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from steward.core.adapters.db.models.base import Base, UTCDateTime
+
+
+class MonitorRow(Base):
+    """What to watch: a pipeline's deployment in one environment, fed by a production data set."""
+
+    __tablename__ = "monitors"
+    __table_args__ = (
+        UniqueConstraint("pipeline_id", "environment_id", "dataset", name="uq_monitors_target"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pipeline_id: Mapped[int] = mapped_column(ForeignKey("pipelines.id", ondelete="CASCADE"), index=True)
+    environment_id: Mapped[int] = mapped_column(ForeignKey("environments.id", ondelete="CASCADE"))
+    dataset: Mapped[str] = mapped_column(String(100))
+    time_column: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    window: Mapped[str] = mapped_column(String(32))
+    labels_dataset: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    labels_database: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    labels_query: Mapped[str | None] = mapped_column(Text, nullable=True)
+    id_column: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    label_column: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    mode: Mapped[str] = mapped_column(String(16), default="fixed")
+    every_minutes: Mapped[int] = mapped_column(Integer, default=1440)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(String(200))
+
+
+class BatchRunRow(Base):
+    """One run of a batch pipeline on production data: did it finish, and on what."""
+
+    __tablename__ = "batch_runs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    monitor_id: Mapped[int | None] = mapped_column(ForeignKey("monitors.id", ondelete="SET NULL"), index=True)
+    pipeline_id: Mapped[int] = mapped_column(ForeignKey("pipelines.id", ondelete="CASCADE"), index=True)
+    version_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    environment: Mapped[str] = mapped_column(String(64))
+    dataset: Mapped[str] = mapped_column(String(100))
+    dataset_sha256: Mapped[str] = mapped_column(String(64), default="")
+    status: Mapped[str] = mapped_column(String(16))  # ok | failed
+    rows: Mapped[int] = mapped_column(Integer, default=0)
+    windows: Mapped[int] = mapped_column(Integer, default=0)
+    detail: Mapped[str] = mapped_column(Text, default="")
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    finished_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(200))
+
+
+class DriftWindowRow(Base):
+    """Drift, data quality and (when labels arrived) realised performance of one window of a run."""
+
+    __tablename__ = "drift_windows"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    batch_run_id: Mapped[str] = mapped_column(ForeignKey("batch_runs.id", ondelete="CASCADE"), index=True)
+    pipeline_id: Mapped[int] = mapped_column(ForeignKey("pipelines.id", ondelete="CASCADE"), index=True)
+    version_id: Mapped[str] = mapped_column(String(32))
+    environment: Mapped[str] = mapped_column(String(64))
+    position: Mapped[int] = mapped_column(Integer)
+    label: Mapped[str] = mapped_column(String(64))
+    window_start: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    window_end: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    rows: Mapped[int] = mapped_column(Integer)
+    verdict: Mapped[str] = mapped_column(String(16))  # drift | no_drift | insufficient
+    reason: Mapped[str] = mapped_column(Text)
+    prediction_verdict: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    quality_findings: Mapped[int] = mapped_column(Integer, default=0)
+    performance_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    report_json: Mapped[str] = mapped_column(Text)
+    performance_json: Mapped[str | None] = mapped_column(Text, nullable=True)
+    profile: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class JobRunRow(Base):
+    """A scheduled job's slot, claimed once: two workers never run the same slot."""
+
+    __tablename__ = "job_runs"
+    __table_args__ = (UniqueConstraint("job", "slot", name="uq_job_runs_job_slot"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job: Mapped[str] = mapped_column(String(64))
+    slot: Mapped[datetime] = mapped_column(UTCDateTime())
+    worker: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16))  # running | ok | failed
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    detail: Mapped[str] = mapped_column(Text, default="")

@@ -1,0 +1,173 @@
+"""Alerts: what an audit event says someone must look at, kept open until a person closes it.
+
+Signals (:mod:`steward.core.domain.signals`) are derived afresh and vanish on their
+own; an alert is a record with a life: opened by an event, acknowledged by
+someone looking into it, resolved with a comment. The rules that open alerts
+are data, one row per kind: which audit event, how severe, what to call it,
+what makes two events the same alert (the fingerprint) and where to look. A
+later monitor adds a row; the unit of work applies the table to every event
+it appends, so an alert opens in the same transaction as its evidence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from steward.core.domain.audit import AuditEvent, Outcome
+from steward.core.domain.signals import Severity
+
+
+class AlertStatus(StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"  # someone is looking; still blocks what an open alert blocks
+    RESOLVED = "resolved"
+
+
+UNRESOLVED = frozenset({AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED})
+INTEGRITY_KIND = "artifact.integrity"
+BATCH_FAILED_KIND = "batch.failed"
+
+
+def _pipeline_of_version(event: AuditEvent) -> str | None:
+    """``credit-default/v3`` -> ``credit-default`` (pipeline names hold no slash)."""
+    name, slash, _label = event.object_id.rpartition("/")
+    return name if slash and name else None
+
+
+def _pipeline_in_after(event: AuditEvent) -> str | None:
+    value = (event.after or {}).get("pipeline")
+    return str(value) if value else None
+
+
+@dataclass(frozen=True)
+class AlertRule:
+    """One row of the table: an audit event (action, and outcome when given) that opens an alert."""
+
+    kind: str  # stored on the alert; part of its fingerprint
+    action: str
+    outcome: Outcome | None  # None: any outcome
+    severity: Severity
+    title: str
+    page: str  # the page that shows the evidence, besides the audit log
+    pipeline: Callable[[AuditEvent], str | None]
+
+    def matches(self, event: AuditEvent) -> bool:
+        return event.action == self.action and (self.outcome is None or event.outcome is self.outcome)
+
+    def fingerprint(self, event: AuditEvent) -> str:
+        """Two events are the same alert when they are of one kind about one object."""
+        return f"{self.kind}|{event.object_type}|{event.object_id}"
+
+
+RULES: tuple[AlertRule, ...] = (
+    # Per pipeline version: the registry's daily check and a promotion's re-hash raise the same alert.
+    AlertRule(
+        INTEGRITY_KIND,
+        "artifact.integrity_failed",
+        None,
+        Severity.CRITICAL,
+        "Artifact integrity failure",
+        "Pipelines",
+        _pipeline_of_version,
+    ),
+    # Per monitor: a monitor failing every night is one alert with a count, not one a night.
+    AlertRule(
+        BATCH_FAILED_KIND,
+        "batch.run",
+        Outcome.FAILED,
+        Severity.CRITICAL,
+        "Batch run failed",
+        "Drift",
+        _pipeline_in_after,
+    ),
+    # Scheduled jobs record no audit event when they fail (core/services/jobs.py keeps them in
+    # job_runs), so there is no row for them yet: add one when the worker audits its failures.
+)
+
+
+def rule_for(event: AuditEvent) -> AlertRule | None:
+    """The first rule the event matches, or None: most events open nothing."""
+    return next((rule for rule in RULES if rule.matches(event)), None)
+
+
+def page_for(kind: str) -> str:
+    return next((rule.page for rule in RULES if rule.kind == kind), "Audit log")
+
+
+@dataclass(frozen=True)
+class Alert:
+    id: int
+    fingerprint: str
+    kind: str
+    severity: Severity
+    title: str
+    detail: str
+    pipeline: str | None
+    object_type: str
+    object_id: str
+    first_seq: int  # the audit event that opened it
+    last_seq: int  # the latest event with the same fingerprint
+    count: int
+    status: AlertStatus
+    opened_at: datetime
+    last_seen_at: datetime
+    acknowledged_by: str | None
+    acknowledged_at: datetime | None
+    acknowledge_comment: str
+    resolved_by: str | None
+    resolved_at: datetime | None
+    resolution: str
+
+    @property
+    def unresolved(self) -> bool:
+        return self.status in UNRESOLVED
+
+    @property
+    def page(self) -> str:
+        return page_for(self.kind)
+
+    @property
+    def where(self) -> str:
+        return self.object_id or self.pipeline or "-"
+
+    @property
+    def audit_ref(self) -> str:
+        """The event that opened it and the latest repeat: ``audit #12`` or ``audit #12, latest #30``."""
+        latest = f", latest #{self.last_seq}" if self.last_seq != self.first_seq else ""
+        return f"audit #{self.first_seq}{latest}"
+
+    @property
+    def evidence(self) -> str:
+        """Where to look, in words: the audit events and the page."""
+        return f"{self.audit_ref}; {self.page} page"
+
+    def snapshot(self) -> dict[str, Any]:
+        """What an acknowledge or resolve changes, for the audit event's before and after."""
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "severity": self.severity.value,
+            "pipeline": self.pipeline,
+            "object": f"{self.object_type}:{self.object_id}",
+            "status": self.status.value,
+            "count": self.count,
+            "evidence_seq": [self.first_seq, self.last_seq],
+            "acknowledged_by": self.acknowledged_by,
+            "resolved_by": self.resolved_by,
+            "resolution": self.resolution,
+        }
+
+
+def transition_problem(alert: Alert, target: AlertStatus) -> str | None:
+    """Why ``alert`` cannot move to ``target`` now (someone else got there first), or None."""
+    if alert.status is AlertStatus.RESOLVED:
+        return f"alert #{alert.id} was already resolved by {alert.resolved_by}"
+    if target is AlertStatus.ACKNOWLEDGED and alert.status is AlertStatus.ACKNOWLEDGED:
+        return f"alert #{alert.id} was already acknowledged by {alert.acknowledged_by}"
+    if target is AlertStatus.OPEN:
+        return "an alert is only opened by the event that raises it"
+    return None

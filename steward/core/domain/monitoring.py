@@ -1,0 +1,151 @@
+"""Monitors, batch runs and drift windows as entities, and how production data is cut into windows."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from steward.core.errors import InvalidInput
+
+WINDOW_HELP = "day, week, month (with a time column) or rows:N (fixed-size slices in file order)"
+_ROWS = re.compile(r"^rows:(\d{1,9})$")
+
+
+@dataclass(frozen=True)
+class WindowRule:
+    """How a batch is cut: by calendar period of a time column, or into slices of N rows."""
+
+    period: str | None = None  # day | week | month
+    rows: int | None = None
+
+    @property
+    def text(self) -> str:
+        return self.period if self.period else f"rows:{self.rows}"
+
+
+def parse_window(text: str, time_column: str | None) -> WindowRule:
+    value = (text or "").strip().lower()
+    if value in ("day", "week", "month"):
+        if not time_column:
+            raise InvalidInput(f"window {value!r} needs a time column")
+        return WindowRule(period=value)
+    match = _ROWS.match(value)
+    if match:
+        rows = int(match.group(1))
+        if rows < 10:
+            raise InvalidInput("a window of rows must hold at least 10 rows")
+        return WindowRule(rows=rows)
+    raise InvalidInput(f"window {text!r} is not one of: {WINDOW_HELP}")
+
+
+@dataclass(frozen=True)
+class Monitor:
+    id: int
+    pipeline_name: str
+    environment: str
+    dataset: str
+    time_column: str | None
+    window: str
+    labels_dataset: str | None
+    labels_database: str | None
+    labels_query: str | None
+    id_column: str | None
+    label_column: str | None
+    mode: str
+    every_minutes: int
+    enabled: bool
+    created_at: datetime
+    created_by: str
+
+    @property
+    def labels_source(self) -> str | None:
+        """Where delayed labels come from, in words."""
+        if self.labels_dataset:
+            return f"data set {self.labels_dataset}"
+        if self.labels_database:
+            return f"a query on database {self.labels_database}"
+        return None
+
+
+@dataclass(frozen=True)
+class BatchRun:
+    id: str
+    monitor_id: int | None
+    pipeline_name: str
+    version_id: str | None
+    environment: str
+    dataset: str
+    dataset_sha256: str
+    status: str  # ok | failed
+    rows: int
+    windows: int
+    detail: str
+    started_at: datetime
+    finished_at: datetime
+    actor: str
+
+    @property
+    def seconds(self) -> float:
+        return (self.finished_at - self.started_at).total_seconds()
+
+
+@dataclass(frozen=True)
+class DriftWindow:
+    id: int
+    batch_run_id: str
+    pipeline_name: str
+    version_id: str
+    version_number: int
+    environment: str
+    position: int
+    label: str
+    window_start: datetime | None
+    window_end: datetime | None
+    rows: int
+    verdict: str  # drift | no_drift | insufficient
+    reason: str
+    prediction_verdict: str | None
+    quality_findings: int
+    performance_status: str | None
+    report: Mapping[str, Any]
+    performance: Mapping[str, Any] | None
+    created_at: datetime
+
+    def drifted_columns(self) -> list[Mapping[str, Any]]:
+        """Feature columns that drifted, largest effect size (Jensen-Shannon distance) first."""
+        columns = [
+            c
+            for c in self.report.get("columns", [])
+            if c.get("drift") is True and c.get("role") != "prediction"
+        ]
+        return sorted(columns, key=lambda c: -float(c.get("effect_size") or 0.0))
+
+
+ROLLUP_PERIODS = ("week", "month", "quarter", "year", "all")
+_PERIOD_RANK = {"day": 0, "week": 1, "month": 2, "quarter": 3, "year": 4, "all": 5}
+
+
+def rollup_periods(window: str) -> tuple[str, ...]:
+    """The periods a monitor's windows can be rolled up into: only longer ones (rows:N windows: all)."""
+    rank = _PERIOD_RANK.get(window)
+    if rank is None:
+        return ("all",)
+    return tuple(p for p in ROLLUP_PERIODS if _PERIOD_RANK[p] > rank)
+
+
+@dataclass(frozen=True)
+class DriftRollup:
+    """A longer window judged from the merged profiles of the windows inside it (no row read again)."""
+
+    label: str
+    start: datetime | None
+    windows: int
+    rows: int
+    verdict: str
+    reason: str
+    prediction_verdict: str | None
+    drifted: tuple[str, ...]  # largest effect first
+    exact: bool  # False when a merged profile was thinned to its point budget

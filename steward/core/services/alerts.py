@@ -1,0 +1,140 @@
+"""Alerts: list them, and let operators acknowledge and resolve them (audited, one transaction each).
+
+Alerts are opened by the unit of work from the audit events that are their
+evidence (see :mod:`steward.core.services.alerting`); this service is how people
+close them. An unresolved critical alert on a pipeline blocks its promotions
+(:meth:`AlertService.open_critical` is the gate's question).
+"""
+
+from __future__ import annotations
+
+import builtins
+
+from sqlalchemy import select
+
+from steward.core.adapters.db.models import AlertRow, AuditHeadRow
+from steward.core.domain.accounts import Actor
+from steward.core.domain.alerts import UNRESOLVED, Alert, AlertStatus, transition_problem
+from steward.core.domain.names import validate_comment
+from steward.core.domain.permissions import Action
+from steward.core.domain.signals import Severity
+from steward.core.errors import InvalidInput, NotFound, StaleState
+from steward.core.services import authz
+from steward.core.services.alerting import to_alert, unresolved_critical
+from steward.core.services.context import ServiceContext
+from steward.core.services.uow import UnitOfWork
+
+SEVERITY_ORDER = {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2}
+
+
+def _alert_id(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidInput(f"alert id must be a positive whole number, got {str(value)[:20]!r}")
+    return value
+
+
+class AlertService:
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+
+    # ---- reading -------------------------------------------------------------
+    def list(
+        self,
+        *,
+        status: AlertStatus | builtins.list[AlertStatus] | frozenset[AlertStatus] | None = None,
+        severity: Severity | None = None,
+        pipeline: str | None = None,
+        limit: int = 200,
+    ) -> builtins.list[Alert]:
+        """Most severe first, then most recently seen; ``status`` may be one status or several."""
+        statuses = {status} if isinstance(status, AlertStatus) else set(status or ())
+        with UnitOfWork(self.ctx, write=False) as uow:
+            query = select(AlertRow).order_by(AlertRow.last_seen_at.desc(), AlertRow.id.desc()).limit(limit)
+            if statuses:
+                query = query.where(AlertRow.status.in_(sorted(s.value for s in statuses)))
+            if severity is not None:
+                query = query.where(AlertRow.severity == Severity(severity).value)
+            if pipeline is not None:
+                query = query.where(AlertRow.pipeline == pipeline)
+            alerts = [to_alert(row) for row in uow.session.scalars(query)]
+        return sorted(alerts, key=lambda a: SEVERITY_ORDER[a.severity])  # stable: keeps recency within
+
+    def unresolved(self) -> builtins.list[Alert]:
+        return self.list(status=UNRESOLVED)
+
+    def recently_resolved(self, limit: int = 20) -> builtins.list[Alert]:
+        with UnitOfWork(self.ctx, write=False) as uow:
+            rows = uow.session.scalars(
+                select(AlertRow)
+                .where(AlertRow.status == AlertStatus.RESOLVED.value)
+                .order_by(AlertRow.resolved_at.desc(), AlertRow.id.desc())
+                .limit(limit)
+            )
+            return [to_alert(row) for row in rows]
+
+    def get(self, alert_id: int) -> Alert:
+        with UnitOfWork(self.ctx, write=False) as uow:
+            row = uow.session.get(AlertRow, _alert_id(alert_id))
+            if row is None:
+                raise NotFound(f"no alert #{alert_id}")
+            return to_alert(row)
+
+    def open_critical(self, pipeline_name: str) -> builtins.list[Alert]:
+        """Unresolved critical alerts on the pipeline: what the promotion gate refuses to look past."""
+        with UnitOfWork(self.ctx, write=False) as uow:
+            return unresolved_critical(uow.session, pipeline_name)
+
+    # ---- acting ----------------------------------------------------------------
+    def acknowledge(self, actor: Actor, alert_id: int, comment: str = "") -> Alert:
+        """Say someone is looking into it. The alert stays unresolved (and keeps blocking what it blocks)."""
+        return self._transition(actor, alert_id, AlertStatus.ACKNOWLEDGED, comment)
+
+    def resolve(self, actor: Actor, alert_id: int, comment: str) -> Alert:
+        """Close the alert, saying what was done; a repeat of its event afterwards opens a new one."""
+        return self._transition(actor, alert_id, AlertStatus.RESOLVED, comment)
+
+    def _transition(self, actor: Actor, alert_id: object, target: AlertStatus, comment: str) -> Alert:
+        verb = "acknowledge" if target is AlertStatus.ACKNOWLEDGED else "resolve"
+        authz.check(
+            self.ctx,
+            actor,
+            Action.MANAGE_ALERTS,
+            object_type="alert",
+            object_id=str(alert_id)[:20],
+            what=f"{verb} alert #{str(alert_id)[:20]}",
+        )
+        number = _alert_id(alert_id)
+        text = validate_comment(comment)
+        if target is AlertStatus.RESOLVED and not text:
+            raise InvalidInput("resolving an alert needs a comment saying what was done")
+        with UnitOfWork(self.ctx) as uow:
+            db = uow.session
+            # Lock order: the audit head first, as UnitOfWork.record does before it opens or bumps an
+            # alert, so a resolve and a repeat of the alert's event queue instead of deadlocking.
+            db.get(AuditHeadRow, 1, with_for_update=True, populate_existing=True)
+            row = db.get(AlertRow, number, with_for_update=True, populate_existing=True)
+            if row is None:
+                raise NotFound(f"no alert #{number}")
+            before = to_alert(row)
+            problem = transition_problem(before, target)
+            if problem:
+                raise StaleState(f"{problem}; nothing was changed")
+            now = self.ctx.clock.now()
+            row.status = target.value
+            if target is AlertStatus.ACKNOWLEDGED:
+                row.acknowledged_by, row.acknowledged_at, row.acknowledge_comment = actor.username, now, text
+            else:
+                row.resolved_by, row.resolved_at, row.resolution = actor.username, now, text
+            db.flush()
+            after = to_alert(row)
+            uow.record(
+                actor,
+                f"alert.{verb}",
+                object_type="alert",
+                object_id=str(number),
+                before=before.snapshot(),
+                after=after.snapshot(),
+                detail=text,
+            )
+            uow.commit()
+            return after

@@ -1,0 +1,84 @@
+"""Permission checks every mutating service runs itself (hiding a button is not access control)."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from steward.core.adapters.db.models import SessionRow, UserRow
+from steward.core.domain.accounts import Actor
+from steward.core.domain.audit import Outcome
+from steward.core.domain.permissions import Action, Tier, is_allowed
+from steward.core.domain.roles import Role
+from steward.core.errors import PermissionDenied
+from steward.core.services.context import ServiceContext
+from steward.core.services.roles_lookup import effective_roles
+from steward.core.services.uow import UnitOfWork
+
+# A process acting on its own may do anything a person could, except sign off:
+# approvals must come from named people.
+HUMAN_ONLY = frozenset({Action.APPROVE_PROMOTION})
+
+
+def current_roles(db: Session, actor: Actor) -> frozenset[Role]:
+    if actor.user_id is None:
+        return frozenset()
+    user = db.get(UserRow, actor.user_id)
+    if user is None:
+        return frozenset()
+    session_row = db.get(SessionRow, actor.session_id) if actor.session_id else None
+    if session_row is not None and session_row.revoked_at is not None:
+        return frozenset()
+    return effective_roles(db, user, session_row)
+
+
+def check(
+    ctx: ServiceContext,
+    actor: Actor,
+    action: Action,
+    *,
+    tier: Tier | None = None,
+    object_type: str = "",
+    object_id: str = "",
+    what: str = "",
+) -> None:
+    """Allow, or audit the refusal in its own transaction and raise PermissionDenied.
+
+    A check that errors denies: an exception while deciding is a refusal.
+    """
+    try:
+        if actor.system:
+            allowed = action not in HUMAN_ONLY
+        else:
+            with UnitOfWork(ctx, write=False) as uow:
+                roles = current_roles(uow.session, actor)
+            allowed = is_allowed(roles, action, tier)
+    except Exception:  # deliberately broad: any failure to decide is a denial
+        allowed = False
+    if allowed:
+        return
+    where = f" in {tier.value}" if tier else ""
+    target = f" {what}" if what else ""
+    message = f"{actor.username} may not {action.label.lower()}{target}{where}"
+    deny(ctx, actor, action, message=message, object_type=object_type, object_id=object_id)
+
+
+def deny(
+    ctx: ServiceContext,
+    actor: Actor,
+    action: Action,
+    *,
+    message: str,
+    object_type: str = "",
+    object_id: str = "",
+) -> None:
+    with UnitOfWork(ctx) as uow:
+        uow.record(
+            actor,
+            "permission.denied",
+            object_type=object_type,
+            object_id=object_id,
+            outcome=Outcome.DENIED,
+            detail=f"{action.value}: {message}",
+        )
+        uow.commit()
+    raise PermissionDenied(message)

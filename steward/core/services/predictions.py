@@ -1,0 +1,231 @@
+"""The prediction log: what each deployment answered, written by batch runs (and later by HTTP scoring).
+
+Drift and performance monitors read their windows from here, so a monitor
+judges what production actually saw and labels join on the id each request
+was answered under. Inputs are stored as JSON exactly as they arrived (after
+the schema check): text stays text and a type error stays visible to the
+data-quality checks.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from steward.core.adapters.db.bulk import insert_new
+from steward.core.adapters.db.models import EnvironmentRow, PipelineRow, PipelineVersionRow, PredictionRow
+from steward.core.domain.predictions import PredictionLogSummary
+from steward.core.errors import InvalidInput, NotFound
+from steward.core.services.context import ServiceContext
+from steward.core.services.uow import UnitOfWork
+
+# Columns the log adds beside a request's own inputs (named so no input column can clash).
+REQUEST_ID = "__steward_request_id"
+EVENT_TIME = "__steward_event_time"
+PREDICTED_LABEL = "__steward_label"
+_LOOKUP_CHUNK = 500
+
+
+def request_ids(values: pd.Series) -> pd.Series:
+    """Request ids as text; whole numbers lose a trailing ".0", so an id column read as floats still joins."""
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        numbers = pd.to_numeric(values)
+        if numbers.notna().all() and (numbers == numbers.round()).all():
+            return numbers.astype("int64").astype(str)
+    if values.isna().any():
+        raise InvalidInput(f"id column {values.name!r} has an empty value: each request needs an id")
+    return values.astype(str)
+
+
+def _json_value(value: Any) -> Any:
+    """Plain JSON types; NaN and infinities kept as the tokens Python's json reads back."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, pd.Timestamp | datetime):
+        return value.isoformat()
+    if value is pd.NA or value is pd.NaT:
+        return None
+    return value
+
+
+def _dumps(record: Mapping[Any, Any]) -> str:
+    return json.dumps({str(k): _json_value(v) for k, v in record.items()}, allow_nan=True)
+
+
+@dataclass(frozen=True)
+class ScoredBatch:
+    """Requests a batch run scored, held until the run's transaction logs them."""
+
+    request_ids: Sequence[str]
+    event_times: Sequence[datetime]
+    features: pd.DataFrame  # the inputs as they arrived, one row per request
+    predictions: Sequence[float | None]
+    labels: Sequence[Any] | None  # the predicted class, for classifiers
+
+    def __len__(self) -> int:
+        return len(self.request_ids)
+
+    def rows(
+        self, *, pipeline_id: int, environment_id: int, version_id: str, source: str, scored_at: datetime
+    ) -> builtins.list[dict[str, Any]]:
+        records = self.features.to_dict(orient="records")
+        rows = []
+        for i, request_id in enumerate(self.request_ids):
+            prediction = self.predictions[i]
+            output: dict[str, Any] = {"prediction": prediction}
+            if self.labels is not None:
+                output["label"] = self.labels[i]
+            rows.append(
+                {
+                    "pipeline_id": pipeline_id,
+                    "environment_id": environment_id,
+                    "version_id": version_id,
+                    "request_id": request_id,
+                    "source": source,
+                    "event_time": self.event_times[i],
+                    "scored_at": scored_at,
+                    "features_json": _dumps(records[i]),
+                    "prediction": prediction
+                    if prediction is not None and math.isfinite(prediction)
+                    else None,
+                    "output_json": _dumps(output),
+                }
+            )
+        return rows
+
+    def frame(self, prediction_column: str) -> pd.DataFrame:
+        """The batch as the log will read it back (for analysis before the commit)."""
+        frame = self.features.reset_index(drop=True).copy()
+        frame[prediction_column] = np.asarray(self.predictions, dtype="float64")
+        frame[REQUEST_ID] = list(self.request_ids)
+        frame[EVENT_TIME] = pd.to_datetime(list(self.event_times), utc=True)
+        if self.labels is not None:
+            frame[PREDICTED_LABEL] = list(self.labels)
+        return frame
+
+
+class PredictionLog:
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+
+    @staticmethod
+    def _ids(session: Session, pipeline: str, environment: str) -> tuple[int, int]:
+        pipeline_id = session.scalar(select(PipelineRow.id).where(PipelineRow.name == pipeline))
+        environment_id = session.scalar(select(EnvironmentRow.id).where(EnvironmentRow.name == environment))
+        if pipeline_id is None:
+            raise NotFound(f"no pipeline named {pipeline[:100]!r}")
+        if environment_id is None:
+            raise NotFound(f"no environment named {environment[:64]!r}")
+        return pipeline_id, environment_id
+
+    def known(self, pipeline: str, environment: str, request_ids: Iterable[str]) -> set[str]:
+        """Which of these requests the deployment has answered already."""
+        wanted = list(dict.fromkeys(request_ids))
+        found: set[str] = set()
+        with UnitOfWork(self.ctx, write=False) as uow:
+            pipeline_id, environment_id = self._ids(uow.session, pipeline, environment)
+            for first in range(0, len(wanted), _LOOKUP_CHUNK):
+                chunk = wanted[first : first + _LOOKUP_CHUNK]
+                found.update(
+                    uow.session.scalars(
+                        select(PredictionRow.request_id).where(
+                            PredictionRow.pipeline_id == pipeline_id,
+                            PredictionRow.environment_id == environment_id,
+                            PredictionRow.request_id.in_(chunk),
+                        )
+                    )
+                )
+        return found
+
+    def append(
+        self,
+        uow: UnitOfWork,
+        batch: ScoredBatch,
+        *,
+        pipeline: str,
+        environment: str,
+        version_id: str,
+        source: str,
+    ) -> None:
+        """Log a batch in the caller's transaction; a request another run logged meanwhile is kept once."""
+        pipeline_id, environment_id = self._ids(uow.session, pipeline, environment)
+        rows = batch.rows(
+            pipeline_id=pipeline_id,
+            environment_id=environment_id,
+            version_id=version_id,
+            source=source,
+            scored_at=self.ctx.clock.now(),
+        )
+        keys = ("pipeline_id", "environment_id", "request_id")
+        for first in range(0, len(rows), 5_000):
+            insert_new(uow.session, PredictionRow, rows[first : first + 5_000], keys)
+
+    def frame(self, pipeline: str, environment: str, version_id: str, prediction_column: str) -> pd.DataFrame:
+        """Everything ``version_id`` answered in the deployment, in event order, as the analysis reads it."""
+        with UnitOfWork(self.ctx, write=False) as uow:
+            pipeline_id, environment_id = self._ids(uow.session, pipeline, environment)
+            rows = uow.session.execute(
+                select(
+                    PredictionRow.request_id,
+                    PredictionRow.event_time,
+                    PredictionRow.features_json,
+                    PredictionRow.output_json,
+                )
+                .where(
+                    PredictionRow.pipeline_id == pipeline_id,
+                    PredictionRow.environment_id == environment_id,
+                    PredictionRow.version_id == version_id,
+                )
+                .order_by(PredictionRow.event_time, PredictionRow.id)
+            ).all()
+        if not rows:
+            return pd.DataFrame()
+        features = pd.DataFrame.from_records([json.loads(row.features_json) for row in rows])
+        outputs = [json.loads(row.output_json) for row in rows]
+        features[prediction_column] = pd.Series(
+            [o.get("prediction") for o in outputs], dtype="float64", index=features.index
+        )
+        features[REQUEST_ID] = [row.request_id for row in rows]
+        features[EVENT_TIME] = pd.to_datetime([row.event_time for row in rows], utc=True)
+        if any("label" in o for o in outputs):
+            features[PREDICTED_LABEL] = [o.get("label") for o in outputs]
+        return features
+
+    def summary(self, pipeline: str, environment: str) -> PredictionLogSummary:
+        with UnitOfWork(self.ctx, write=False) as uow:
+            pipeline_id, environment_id = self._ids(uow.session, pipeline, environment)
+            where = (PredictionRow.pipeline_id == pipeline_id, PredictionRow.environment_id == environment_id)
+            count, first, last, scored = uow.session.execute(
+                select(
+                    func.count(PredictionRow.id),
+                    func.min(PredictionRow.event_time),
+                    func.max(PredictionRow.event_time),
+                    func.max(PredictionRow.scored_at),
+                ).where(*where)
+            ).one()
+            by_version = uow.session.execute(
+                select(PipelineVersionRow.number, func.count(PredictionRow.id))
+                .join(PipelineVersionRow, PipelineVersionRow.id == PredictionRow.version_id)
+                .where(*where)
+                .group_by(PipelineVersionRow.number)
+                .order_by(PipelineVersionRow.number.desc())
+            ).all()
+        return PredictionLogSummary(
+            pipeline_name=pipeline,
+            environment=environment,
+            predictions=int(count or 0),
+            by_version=tuple((int(n), int(c)) for n, c in by_version),
+            first_event=first,
+            last_event=last,
+            last_scored_at=scored,
+        )

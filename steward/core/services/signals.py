@@ -1,0 +1,177 @@
+"""Deriving signals from the monitors' records, and the four questions of the overview."""
+
+from __future__ import annotations
+
+import builtins
+
+from steward.core.domain.alerts import INTEGRITY_KIND, UNRESOLVED
+from steward.core.domain.signals import Lamp, Light, Severity, Signal, light_for
+from steward.core.services.alerts import AlertService
+from steward.core.services.context import ServiceContext
+from steward.core.services.infrastructure import InfrastructureService
+from steward.core.services.jobs import JobService
+from steward.core.services.monitoring import MonitoringService
+
+
+class SignalService:
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+        self.monitoring = MonitoringService(ctx)
+
+    def pipeline_signals(self) -> builtins.list[Signal]:
+        """Did the data pipelines run without errors? Failed batch runs and failed scheduled jobs."""
+        signals = []
+        for run in self.monitoring.batch_health():
+            if run.status != "ok":
+                signals.append(
+                    Signal(
+                        Severity.CRITICAL,
+                        "pipelines",
+                        "Batch run failed",
+                        run.detail,
+                        f"{run.pipeline_name} in {run.environment}",
+                        run.started_at,
+                        f"Drift page: batch runs, {run.dataset}",
+                    )
+                )
+        latest_jobs: dict[str, object] = {}
+        for job in JobService(self.ctx).recent(200):
+            if job.job in latest_jobs:
+                continue
+            latest_jobs[job.job] = job
+            if job.status == "failed":
+                severity = Severity.CRITICAL if job.job == "artifacts.verify" else Severity.WARNING
+                signals.append(
+                    Signal(
+                        severity,
+                        "pipelines",
+                        f"Scheduled job {job.job} failed",
+                        job.detail,
+                        job.worker,
+                        job.started_at,
+                        "Infrastructure page: scheduled jobs",
+                    )
+                )
+        return signals
+
+    def drift_signals(self) -> builtins.list[Signal]:
+        """Is production data different from training data? The latest window of each monitored deployment."""
+        signals = []
+        for monitor in self.monitoring.monitors():
+            windows = self.monitoring.windows(monitor.pipeline_name, monitor.environment)
+            if not windows:
+                continue
+            last = windows[-1]
+            subject = f"{monitor.pipeline_name} in {monitor.environment}"
+            evidence = f"Drift page: {subject}, window {last.label}"
+            if last.performance_status == "degraded":
+                signals.append(
+                    Signal(
+                        Severity.CRITICAL,
+                        "drift",
+                        "Performance below the hold-out",
+                        (last.performance or {}).get("reason", ""),
+                        subject,
+                        last.created_at,
+                        evidence,
+                    )
+                )
+            if last.verdict == "drift":
+                signals.append(
+                    Signal(
+                        Severity.WARNING,
+                        "drift",
+                        "Input drift",
+                        last.reason,
+                        subject,
+                        last.created_at,
+                        evidence,
+                    )
+                )
+            if last.quality_findings:
+                signals.append(
+                    Signal(
+                        Severity.WARNING,
+                        "drift",
+                        "Data-quality findings",
+                        f"{last.quality_findings} finding(s) in window {last.label}",
+                        subject,
+                        last.created_at,
+                        evidence,
+                    )
+                )
+        return signals
+
+    def infrastructure_signals(self) -> builtins.list[Signal]:
+        """Is storage and compute up? Live probes, and artifacts whose integrity alert is unresolved."""
+        signals = [
+            Signal(
+                Severity.CRITICAL if probe.status == "down" else Severity.WARNING,
+                "infrastructure",
+                f"{probe.name} {probe.status}",
+                probe.detail,
+                probe.name,
+                self.ctx.clock.now(),
+                "Infrastructure page",
+            )
+            for probe in InfrastructureService(self.ctx).probes()
+            if probe.status != "up"
+        ]
+        # Artifacts that failed their digest: from the alerts, so the light turns green once resolved.
+        for alert in AlertService(self.ctx).list(status=UNRESOLVED):
+            if alert.kind == INTEGRITY_KIND:
+                signals.append(
+                    Signal(
+                        Severity.CRITICAL,
+                        "infrastructure",
+                        "Artifact integrity failure",
+                        alert.detail,
+                        alert.object_id,
+                        alert.opened_at,
+                        f"Alerts: alert #{alert.id} ({alert.evidence})",
+                    )
+                )
+        return signals
+
+    def all(self) -> builtins.list[Signal]:
+        signals = self.pipeline_signals() + self.drift_signals() + self.infrastructure_signals()
+        order = {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2}
+        return sorted(signals, key=lambda s: (order[s.severity], s.monitor, s.subject))
+
+    def lamps(self) -> builtins.list[Lamp]:
+        """The four questions of mature monitoring, each with one light."""
+        runs = self.monitoring.batch_health()
+        pipelines = self.pipeline_signals()
+        drift = self.drift_signals()
+        infrastructure = self.infrastructure_signals()
+        monitored = [m for m in self.monitoring.monitors() if self.monitoring.last_run(m.id)]
+        return [
+            Lamp(
+                "Did my data pipelines run without errors?",
+                light_for(pipelines, judged=bool(runs)),
+                f"{sum(r.status == 'ok' for r in runs)} of {len(runs)} latest batch runs succeeded"
+                if runs
+                else "no batch runs yet",
+                "Drift",
+            ),
+            Lamp(
+                "Is production data different from training data?",
+                light_for(drift, judged=bool(monitored)),
+                f"{len(drift)} signal(s) across {len(monitored)} monitored deployment(s)"
+                if monitored
+                else "no monitors have run yet",
+                "Drift",
+            ),
+            Lamp(
+                "Is storage and compute up?",
+                light_for(infrastructure, judged=True),
+                "all probes up" if not infrastructure else f"{len(infrastructure)} problem(s)",
+                "Infrastructure",
+            ),
+            Lamp(
+                "Is the service inside its SLA?",
+                Light.GREY,
+                "no scoring service reports yet: latency, throughput and errors appear once it serves",
+                "Service health",
+            ),
+        ]

@@ -1,0 +1,81 @@
+"""The worker's jobs: what runs on a schedule, each a plain function of a Steward.
+
+Kept in core so they can be run (and tested) without the scheduler; the
+worker process in ``app/worker.py`` only decides when.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from steward.core.domain.accounts import Actor
+from steward.core.steward import Steward
+
+WORKER = Actor.system_actor("worker")
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    name: str
+    every: timedelta
+    work: Callable[[Steward], str]
+    why: str
+
+
+def audit_checkpoint(steward: Steward) -> str:
+    point, path = steward.audit.checkpoint(WORKER)
+    return f"checkpoint #{point.seq} written to {path.name}"
+
+
+def verify_artifacts(steward: Steward) -> str:
+    problems = steward.pipelines.verify_artifacts(WORKER)
+    if problems:
+        raise RuntimeError("; ".join(problems))
+    return "every artifact matches its registered digest"
+
+
+def sweep_temporary_artifacts(steward: Steward) -> str:
+    return steward.pipelines.sweep_temporary_artifacts(WORKER)
+
+
+def run_due_monitors(steward: Steward) -> str:
+    runs = [steward.monitoring.run(WORKER, monitor.id) for monitor in steward.monitoring.due()]
+    failed = [run for run in runs if run.status != "ok"]
+    summary = f"{len(runs)} monitor run(s), {len(failed)} failed"
+    if failed:
+        raise RuntimeError(
+            summary + ": " + "; ".join(f"{r.pipeline_name}/{r.environment}: {r.detail}" for r in failed)
+        )
+    return summary
+
+
+def schedule(steward: Steward) -> list[JobSpec]:
+    settings = steward.settings
+    return [
+        JobSpec(
+            "audit.checkpoint",
+            timedelta(minutes=settings.checkpoint_every_minutes),
+            audit_checkpoint,
+            "sign the audit chain's head into a file outside the database",
+        ),
+        JobSpec(
+            "artifacts.verify",
+            timedelta(hours=24),
+            verify_artifacts,
+            "re-hash every stored artifact; a mismatch raises an integrity alarm",
+        ),
+        JobSpec(
+            "artifacts.sweep",
+            timedelta(hours=6),
+            sweep_temporary_artifacts,
+            "remove temporary artifact files a crash left behind (older than an hour)",
+        ),
+        JobSpec(
+            "monitors.run",
+            timedelta(minutes=settings.monitor_check_minutes),
+            run_due_monitors,
+            "run the drift and data-quality monitors that are due",
+        ),
+    ]

@@ -1,0 +1,158 @@
+"""``Steward``: the engine's front door.
+
+Every shell (Streamlit pages, CLI, worker, scoring service) builds one of
+these from settings and calls its services; nothing outside ``core`` touches
+the database directly. Clock and notifier are injected so tests are
+deterministic.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from steward.core.adapters.artifacts import ArtifactStore, LocalArtifactStore
+from steward.core.adapters.db.engine import Engines, check_connection, create_engines
+from steward.core.adapters.notifiers import EventLogNotifier, Notifier
+from steward.core.clock import Clock, SystemClock
+from steward.core.config import Settings, ensure_writable_dir, load_settings
+from steward.core.domain.accounts import Actor
+from steward.core.errors import ConfigurationError
+from steward.core.services.alerts import AlertService
+from steward.core.services.audit import AuditService
+from steward.core.services.auth import AuthService
+from steward.core.services.catalog import DatasetService
+from steward.core.services.context import ServiceContext
+from steward.core.services.deployments import DeploymentService
+from steward.core.services.environments import EnvironmentService
+from steward.core.services.infrastructure import InfrastructureService
+from steward.core.services.jobs import JobService
+from steward.core.services.monitoring import MonitoringService
+from steward.core.services.overview import OverviewService
+from steward.core.services.predictions import PredictionLog
+from steward.core.services.promotions import PromotionService
+from steward.core.services.registry import PipelineService
+from steward.core.services.signals import SignalService
+from steward.core.services.sso import GroupMappingService
+from steward.core.services.users import UserService
+
+
+class Steward:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        clock: Clock | None = None,
+        notifier: Notifier | None = None,
+        engines: Engines | None = None,
+        artifact_store: ArtifactStore | None = None,
+    ) -> None:
+        self.settings = settings or load_settings()
+        if self.settings.is_sqlite and not self.settings.database_url:
+            ensure_writable_dir(self.settings.data_dir, "data folder")
+        self.engines = engines or create_engines(self.settings.resolved_database_url)
+        self.ctx = ServiceContext(
+            settings=self.settings,
+            engines=self.engines,
+            clock=clock or SystemClock(),
+            notifier=notifier or EventLogNotifier(),
+            artifacts=artifact_store or LocalArtifactStore(self.settings.resolved_artifact_root),
+        )
+
+    @classmethod
+    def open(cls, settings: Settings | None = None, **kwargs: object) -> Steward:
+        """Build and prove the database is reachable and migrated; one clear error otherwise."""
+        steward = cls(settings, **kwargs)  # type: ignore[arg-type]
+        check_connection(steward.engines)
+        return steward
+
+    # ---- services ----------------------------------------------------------
+    @cached_property
+    def users(self) -> UserService:
+        return UserService(self.ctx)
+
+    @cached_property
+    def auth(self) -> AuthService:
+        return AuthService(self.ctx)
+
+    @cached_property
+    def audit(self) -> AuditService:
+        return AuditService(self.ctx)
+
+    @cached_property
+    def environments(self) -> EnvironmentService:
+        return EnvironmentService(self.ctx)
+
+    @cached_property
+    def group_mappings(self) -> GroupMappingService:
+        return GroupMappingService(self.ctx)
+
+    @cached_property
+    def datasets(self) -> DatasetService:
+        return DatasetService(self.ctx)
+
+    @cached_property
+    def pipelines(self) -> PipelineService:
+        return PipelineService(self.ctx)
+
+    @cached_property
+    def jobs(self) -> JobService:
+        return JobService(self.ctx)
+
+    @cached_property
+    def monitoring(self) -> MonitoringService:
+        return MonitoringService(self.ctx)
+
+    @cached_property
+    def predictions(self) -> PredictionLog:
+        """What each deployment answered: the log drift and performance windows are cut from."""
+        return PredictionLog(self.ctx)
+
+    @cached_property
+    def signals(self) -> SignalService:
+        return SignalService(self.ctx)
+
+    @cached_property
+    def alerts(self) -> AlertService:
+        """Alerts opened by audit events; operators acknowledge and resolve them."""
+        return AlertService(self.ctx)
+
+    @cached_property
+    def overview(self) -> OverviewService:
+        return OverviewService(self.ctx)
+
+    @cached_property
+    def infrastructure(self) -> InfrastructureService:
+        return InfrastructureService(self.ctx)
+
+    @cached_property
+    def promotions(self) -> PromotionService:
+        """Promotion requests, sign-off policies, approvals, execution, release certificates."""
+        return PromotionService(self.ctx)
+
+    @cached_property
+    def deployments(self) -> DeploymentService:
+        """What serves where, the ledger, rollbacks and fail-overs."""
+        return DeploymentService(self.ctx)
+
+    # ---- lifecycle ---------------------------------------------------------
+    def upgrade_database(self) -> None:
+        """Apply migrations, then make sure the defaults every install needs exist (audited)."""
+        from steward.core.adapters.db import migrate  # Alembic is slow to import; only this path needs it
+
+        check_connection(self.engines)
+        migrate.upgrade(self.engines)
+        self.bootstrap()
+
+    def bootstrap(self) -> None:
+        actor = Actor.system_actor("bootstrap")
+        self.environments.ensure_defaults(actor)
+        self.promotions.ensure_default_policies(actor)
+
+    def require_current_schema(self) -> None:
+        from steward.core.adapters.db import migrate
+
+        if not migrate.is_up_to_date(self.engines):
+            raise ConfigurationError("the database schema is not up to date; run `steward db upgrade`")
+
+    def close(self) -> None:
+        self.engines.dispose()

@@ -1,0 +1,302 @@
+"""Drift: is production data different from training data? Verdict over time, columns, evidence."""
+
+import pandas as pd
+import streamlit as st
+
+from steward.app.ui.charts_drift import VERDICT_WORDS, distribution_overlay, verdict_timeline
+from steward.app.ui.guard import flash, require
+from steward.app.ui.text import md, plain, when
+from steward.core.domain.monitoring import rollup_periods
+from steward.core.domain.permissions import Action, is_allowed
+from steward.core.domain.registry import PRIMARY_METRIC
+from steward.core.errors import StewardError
+
+page = require(Action.VIEW_DRIFT)
+
+
+def figure(value: object) -> str:
+    """Numbers at three significant figures (p-values span 300 orders of magnitude)."""
+    return f"{value:.3g}" if isinstance(value, float) else "-" if value is None else str(value)
+
+
+steward, actor = page.steward, page.actor
+monitoring = steward.monitoring
+
+st.title("Drift and data quality")
+st.caption(
+    "Production data compared with the data each version was trained on, window by window. "
+    "Quality problems (missing values, type errors, out-of-range values, new categories) are reported "
+    "apart from drift."
+)
+
+monitors = monitoring.monitors()
+if not monitors:
+    st.info(
+        "No monitors yet. A monitor watches a pipeline's deployment in one environment on a production data "
+        "set: add one below or with `steward monitors add`. Each version's reference profile is stored when "
+        "it is trained, so nothing needs to be reloaded."
+    )
+else:
+    choice = st.selectbox(
+        "Deployment",
+        monitors,
+        key="drift_monitor",
+        format_func=lambda m: (
+            f"{m.pipeline_name} in {m.environment} on {m.dataset} ({m.window} windows, {m.mode})"
+        ),
+    )
+    environments = {env.name: env for env in steward.environments.list()}
+    tier = environments[choice.environment].tier if choice.environment in environments else None
+    last = monitoring.last_run(choice.id)
+    left, right = st.columns([3, 1])
+    with right:
+        if (
+            tier is not None
+            and is_allowed(actor.roles, Action.RUN_BATCH, tier)
+            and st.button(
+                "Run now",
+                key="drift_run",
+                type="primary",
+                help="Score the production rows not answered yet with what serves now, log them, "
+                "and check the prediction log",
+            )
+        ):
+            with st.spinner("Scoring and comparing..."):
+                try:
+                    run = monitoring.run(actor, choice.id)
+                except StewardError as problem:
+                    st.error(md(str(problem)))
+                else:
+                    flash(f"Run {run.status}: {run.detail}", "success" if run.status == "ok" else "error")
+                    st.rerun()
+    with left:
+        if last is None:
+            st.info("This monitor has not run yet.")
+        elif last.status != "ok":
+            st.error(md(f"The last run failed ({when(last.started_at)}): {last.detail}"))
+    windows = monitoring.windows(choice.pipeline_name, choice.environment)
+    if windows:
+        drifted = [w for w in windows if w.verdict == "drift"]
+        judged = [w for w in windows if w.verdict != "insufficient"]
+        cols = st.columns(4)
+        cols[0].metric("Windows drifted", f"{len(drifted)} of {len(judged)}")
+        cols[1].metric("Prediction drift", f"{sum(w.prediction_verdict == 'drift' for w in windows)} windows")
+        cols[2].metric("Quality findings", sum(w.quality_findings for w in windows))
+        degraded = sum(w.performance_status == "degraded" for w in windows)
+        with_labels = sum(w.performance is not None for w in windows)
+        cols[3].metric("Performance degraded", f"{degraded} of {with_labels}" if with_labels else "no labels")
+        rate = windows[-1].report.get("false_alarm_rate")
+        st.caption(
+            f"Version v{windows[-1].version_number}, run {when(windows[-1].created_at)}. "
+            + (
+                f"Calibrated: under no drift a window's verdict is wrong at most {rate:.0%} of the time."
+                if isinstance(rate, float)
+                else "Fixed thresholds (see docs/drift.md for the defaults and why)."
+            )
+        )
+        logged = steward.predictions.summary(choice.pipeline_name, choice.environment)
+        if logged.predictions:
+            versions = ", ".join(f"v{number}: {count:,}" for number, count in logged.by_version)
+            st.caption(
+                f"Prediction log of {choice.pipeline_name} in {choice.environment}: {logged.predictions:,} "
+                f"requests answered ({versions}), events from {when(logged.first_event)} to "
+                f"{when(logged.last_event)}. Windows are cut from this log; labels join on its request ids."
+            )
+        task = steward.pipelines.get(choice.pipeline_name).task
+        st.plotly_chart(verdict_timeline(windows, PRIMARY_METRIC.get(task)), config={"displaylogo": False})
+        periods = rollup_periods(choice.window)
+        period = st.segmented_control(
+            "Roll windows up into",
+            periods,
+            key="drift_rollup",
+            help="Longer windows judged from the merged profiles of the windows inside them: "
+            "no production row is read again.",
+        )
+        if period:
+            rollups = monitoring.rollup(choice.pipeline_name, choice.environment, period)
+            st.dataframe(
+                pd.DataFrame(
+                    [
+                        {
+                            "Window": plain(r.label),
+                            "Windows merged": r.windows,
+                            "Rows": r.rows,
+                            "Verdict": VERDICT_WORDS.get(r.verdict, r.verdict),
+                            "Predictions": VERDICT_WORDS.get(r.prediction_verdict or "", "-"),
+                            "Moved most": plain(", ".join(r.drifted[:5]) or "-"),
+                            "Why": plain(r.reason, 400),
+                        }
+                        for r in rollups
+                    ]
+                ),
+                hide_index=True,
+            )
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "Window": plain(w.label),
+                        "Rows": w.rows,
+                        "Verdict": VERDICT_WORDS.get(w.verdict, w.verdict),
+                        "Predictions": VERDICT_WORDS.get(w.prediction_verdict or "", "-"),
+                        "Quality findings": w.quality_findings,
+                        "Performance": w.performance_status or "no labels",
+                        "Why": plain(w.reason, 400),
+                    }
+                    for w in windows
+                ]
+            ),
+            hide_index=True,
+        )
+        pick = st.selectbox(
+            "Look into a window",
+            windows,
+            index=len(windows) - 1,
+            key="drift_window",
+            format_func=lambda w: f"{w.label}: {VERDICT_WORDS.get(w.verdict, w.verdict)}",
+        )
+        st.subheader(f"Window {pick.label}")
+        st.write(md(pick.reason, 2000))
+        st.caption(
+            "Columns that drifted first, the largest change first: the effect size is the Jensen-Shannon "
+            "distance between the training and production distributions (0 = identical, 1 = nothing in "
+            "common), whatever test decided the column."
+        )
+        columns = sorted(
+            pick.report.get("columns", []),
+            key=lambda c: (c.get("drift") is not True, -float(c.get("effect_size") or 0)),
+        )
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "Column": plain(c["name"]),
+                        "Role": c.get("role"),
+                        "Kind": c.get("kind"),
+                        "Test": c.get("test"),
+                        "Statistic": figure(c.get("statistic")),
+                        "Threshold": figure(c.get("threshold")),
+                        "p-value": figure(c.get("p_value")),
+                        "Effect size": figure(c.get("effect_size")),
+                        "Past threshold": figure(c.get("severity")),
+                        "Drift": c.get("status"),
+                    }
+                    for c in columns
+                ]
+            ),
+            hide_index=True,
+        )
+        names = [c["name"] for c in columns if c.get("kind") in ("numeric", "categorical")]
+        if names:
+            column = st.selectbox("Compare a column's distributions", names, key="drift_column")
+            overlay = monitoring.overlay(pick.id, column)
+            if overlay:
+                st.plotly_chart(distribution_overlay(column, overlay), config={"displaylogo": False})
+        findings = pick.report.get("quality", [])
+        st.subheader("Data quality")
+        if findings:
+            st.dataframe(
+                pd.DataFrame(
+                    [
+                        {
+                            "Check": f["check"],
+                            "Column": plain(f.get("column") or "-"),
+                            "Found": plain(f["message"], 400),
+                        }
+                        for f in findings
+                    ]
+                ),
+                hide_index=True,
+            )
+        else:
+            st.success("No data-quality findings in this window.")
+        if pick.performance:
+            st.subheader("Performance once labels arrived")
+            perf = pick.performance
+            st.write(
+                md(
+                    f"{perf.get('labelled', 0)} of {perf.get('predictions', 0)} predictions have labels: "
+                    f"{perf.get('reason', '')}"
+                )
+            )
+            st.dataframe(
+                pd.DataFrame(
+                    [
+                        {
+                            "Metric": m["metric"],
+                            "In this window": m["value"],
+                            "Hold-out at training": m.get("baseline"),
+                            "Worse": m["degraded"],
+                        }
+                        for m in perf.get("metrics", [])
+                    ]
+                ),
+                hide_index=True,
+            )
+
+st.subheader("Batch runs: did the data pipelines run without errors?")
+runs = monitoring.runs(limit=20)
+if runs:
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "Started": when(r.started_at),
+                    "Pipeline": plain(r.pipeline_name),
+                    "Environment": r.environment,
+                    "Data": plain(r.dataset),
+                    "Status": r.status,
+                    "New predictions": r.rows,
+                    "Seconds": round(r.seconds, 1),
+                    "By": plain(r.actor),
+                    "Detail": plain(r.detail, 300),
+                }
+                for r in runs
+            ]
+        ),
+        hide_index=True,
+    )
+else:
+    st.caption("No batch runs yet.")
+
+if is_allowed(actor.roles, Action.MANAGE_MONITORS):
+    with st.expander("Add a monitor"):
+        pipelines = [item.pipeline.name for item in steward.pipelines.list()]
+        datasets = [d.name for d in steward.datasets.list()]
+        with st.form("add_monitor"):
+            c1, c2, c3 = st.columns(3)
+            pipeline = c1.selectbox("Pipeline", pipelines)
+            environment = c2.selectbox("Environment", [e.name for e in steward.environments.list()])
+            dataset = c3.selectbox("Production data", [d for d in datasets if "label" not in d])
+            c4, c5, c6 = st.columns(3)
+            window = c4.text_input("Window", "month", help="day, week, month (with a time column) or rows:N")
+            time_column = c5.text_input("Time column (for calendar windows)")
+            mode = c6.selectbox(
+                "Mode",
+                ["fixed", "calibrated"],
+                help="calibrated learns each threshold from the "
+                "training data and states its false-alarm rate",
+            )
+            c7, c8, c9 = st.columns(3)
+            labels = c7.selectbox("Labels (optional)", ["(none)", *[d for d in datasets if "label" in d]])
+            id_column = c8.text_input("Id column (joins labels)")
+            label_column = c9.text_input("Label column")
+            if st.form_submit_button("Add monitor"):
+                try:
+                    added = monitoring.add_monitor(
+                        actor,
+                        pipeline=pipeline,
+                        environment=environment,
+                        dataset=dataset,
+                        window=window,
+                        time_column=time_column or None,
+                        labels_dataset=None if labels == "(none)" else labels,
+                        id_column=id_column or None,
+                        label_column=label_column or None,
+                        mode=mode,
+                    )
+                except StewardError as problem:
+                    st.error(md(str(problem)))
+                else:
+                    flash(f"Monitor #{added.id} added for {added.pipeline_name} in {added.environment}")
+                    st.rerun()
