@@ -1,1 +1,4 @@
-"""Streamlit pages: thin scripts (guard, one service read, render), registered in ``steward.app.ui.navigation``."""
+"""Streamlit pages: thin scripts (guard, one service read, render).
+
+Registered explicitly in ``steward.app.ui.navigation``.
+"""
