@@ -26,7 +26,7 @@ lint: $(VENV)/.dev
 	$(BIN)/ruff format --check .
 
 typecheck: $(VENV)/.dev
-	$(BIN)/mypy steward/core steward/app
+	$(BIN)/mypy steward
 
 contracts: $(VENV)/.dev
 	$(BIN)/lint-imports

@@ -3,12 +3,11 @@
 import pandas as pd
 import streamlit as st
 
-from steward.app.ui.guard import flash, require
+from steward.app.ui.guard import attempt, require
 from steward.app.ui.policies import render_policy_editor
-from steward.app.ui.text import md, plain, when
+from steward.app.ui.text import plain, when
 from steward.core.domain.permissions import Action, matrix
 from steward.core.domain.roles import Role
-from steward.core.errors import StewardError
 
 page = require(Action.VIEW_ADMIN)
 steward, actor = page.steward, page.actor
@@ -18,17 +17,6 @@ st.title("Admin")
 users_tab, sessions_tab, sso_tab, env_tab, policy_tab, matrix_tab = st.tabs(
     ["Users", "Sessions", "Single sign-on", "Environments", "Sign-off policies", "Permissions"]
 )
-
-
-def attempt(action, success: str) -> None:  # type: ignore[no-untyped-def]
-    """Run a service call; show its one-line refusal, or flash success and refresh."""
-    try:
-        action()
-    except StewardError as exc:
-        st.error(md(str(exc)))  # refusals quote what was typed: never Markdown
-        return
-    flash(success)
-    st.rerun()
 
 
 with users_tab:
@@ -207,14 +195,14 @@ with policy_tab:
 
 with matrix_tab:
     st.caption("Who may do what, where. This table is the one the services enforce.")
-    roles = list(Role)
+    all_roles: list[Role] = [*Role]
     st.dataframe(
         pd.DataFrame(
             [
                 {
                     "Action": row.action.label,
                     "Environment": row.tier.value if row.tier else "any",
-                    **{role.label: ("✔" if role in row.roles else "") for role in roles},
+                    **{role.label: ("✔" if role in row.roles else "") for role in all_roles},
                 }
                 for row in matrix()
             ]

@@ -15,11 +15,10 @@ from functools import partial
 import pandas as pd
 import streamlit as st
 
-from steward.app.ui.guard import flash, require
+from steward.app.ui.guard import attempt, require
 from steward.app.ui.text import md, plain, when
 from steward.core.domain.alerts import Alert
 from steward.core.domain.permissions import Action, is_allowed
-from steward.core.errors import StewardError
 
 ICONS = {"critical": "🔴 critical", "warning": "🟠 warning", "info": "🔵 info"}
 
@@ -29,15 +28,8 @@ may_manage = is_allowed(actor.roles, Action.MANAGE_ALERTS)
 st.title("Alerts")
 
 
-def attempt(action: Callable[[], Alert], done: str) -> None:
-    """Run a service call; show its one-line refusal (escaped: it may quote input), or flash and rerun."""
-    try:
-        alert = action()
-    except StewardError as exc:
-        st.error(md(str(exc), limit=1000))
-        return
-    flash(f"Alert #{alert.id} {done}.")
-    st.rerun()
+def done(verb: str) -> Callable[[Alert], str]:
+    return lambda alert: f"Alert #{alert.id} {verb}."
 
 
 def alert_rows(alerts: list[Alert], *, resolved: bool = False) -> pd.DataFrame:
@@ -114,9 +106,12 @@ else:
                         key=f"acknowledge_{alert.id}",
                         disabled=alert.status.value == "acknowledged",
                     ):
-                        attempt(partial(steward.alerts.acknowledge, actor, alert.id, comment), "acknowledged")
+                        attempt(
+                            partial(steward.alerts.acknowledge, actor, alert.id, comment),
+                            done("acknowledged"),
+                        )
                     if resolve.form_submit_button("Resolve", key=f"resolve_{alert.id}", type="primary"):
-                        attempt(partial(steward.alerts.resolve, actor, alert.id, comment), "resolved")
+                        attempt(partial(steward.alerts.resolve, actor, alert.id, comment), done("resolved"))
 
 # ---- recently resolved ----------------------------------------------------------------------------
 resolved = steward.alerts.recently_resolved(20)

@@ -7,34 +7,21 @@ signature counts (you never sign your own request; one person fills one seat).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from functools import partial
 
 import pandas as pd
 import streamlit as st
 
 from steward.app.ui.evidence import headline, missing_phrase, render_evidence
-from steward.app.ui.guard import flash, require
+from steward.app.ui.guard import attempt, require
 from steward.app.ui.text import md, plain, when
 from steward.core.domain.permissions import APPROVERS, Action, is_allowed
 from steward.core.domain.promotions import Decision, RequestStatus, certificate_file_name
-from steward.core.errors import StewardError
 
 page = require(Action.VIEW_APPROVALS)
 steward, actor = page.steward, page.actor
 st.title("Approvals")
 signing_roles = sorted(role.label.lower() for role in actor.roles & APPROVERS)
-
-
-def attempt(action: Callable[[], Any], success: Callable[[Any], str]) -> None:
-    """Run a service call; show its one-line refusal (escaped: it may quote input), or flash and rerun."""
-    try:
-        result = action()
-    except StewardError as exc:
-        st.error(md(str(exc), limit=1000))
-        return
-    flash(success(result))
-    st.rerun()
 
 
 waiting = steward.promotions.awaiting(actor) if signing_roles else []
@@ -64,8 +51,12 @@ for evidence in waiting:
             approve, reject, _ = st.columns([1, 1, 3])
             if approve.form_submit_button("Approve", type="primary"):
                 attempt(
-                    lambda request=request, comment=comment: steward.promotions.approve(
-                        actor, request.id, comment, expected_version=request.version
+                    partial(
+                        steward.promotions.approve,
+                        actor,
+                        request.id,
+                        comment,
+                        expected_version=request.version,
                     ),
                     lambda r: (
                         f"You approved request #{r.id} ({r.label})"
@@ -74,8 +65,12 @@ for evidence in waiting:
                 )
             if reject.form_submit_button("Reject"):
                 attempt(
-                    lambda request=request, comment=comment: steward.promotions.reject(
-                        actor, request.id, comment, expected_version=request.version
+                    partial(
+                        steward.promotions.reject,
+                        actor,
+                        request.id,
+                        comment,
+                        expected_version=request.version,
                     ),
                     lambda r: f"You rejected request #{r.id} ({r.label})",
                 )
@@ -106,9 +101,7 @@ for evidence in ready:
             key=f"deploy_{request.id}",
         ):
             attempt(
-                lambda request=request: steward.promotions.execute(
-                    actor, request.id, expected_version=request.version
-                ),
+                partial(steward.promotions.execute, actor, request.id, expected_version=request.version),
                 lambda e: (
                     f"{e.pipeline_name} v{e.version_number} now serves in {e.environment_name} "
                     f"(ledger entry #{e.id})"
@@ -188,7 +181,7 @@ elif decisions:
             c1, c2, _ = st.columns([1, 1, 2])
             c1.download_button(
                 "Release certificate (HTML)",
-                data=lambda: steward.promotions.certificate_html(entry.id),
+                data=partial(steward.promotions.certificate_html, entry.id),
                 file_name=certificate_file_name(entry, "html"),
                 mime="text/html",
                 on_click="ignore",
@@ -196,7 +189,7 @@ elif decisions:
             )
             c2.download_button(
                 "Release certificate (PDF)",
-                data=lambda: steward.promotions.certificate_pdf(entry.id),
+                data=partial(steward.promotions.certificate_pdf, entry.id),
                 file_name=certificate_file_name(entry, "pdf"),
                 mime="application/pdf",
                 on_click="ignore",

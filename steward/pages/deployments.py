@@ -8,19 +8,17 @@ use them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from functools import partial
 
 import pandas as pd
 import streamlit as st
 
 from steward.app.ui.charts_deployments import timeline_figure
 from steward.app.ui.evidence import CHART_CONFIG, missing_phrase, render_evidence
-from steward.app.ui.guard import flash, require
+from steward.app.ui.guard import attempt, require
 from steward.app.ui.text import md, plain, when
 from steward.core.domain.permissions import Action, Tier, is_allowed
 from steward.core.domain.promotions import LedgerEntry, LedgerKind, RequestStatus, certificate_file_name
-from steward.core.errors import StewardError
 
 page = require(Action.VIEW_DEPLOYMENTS)
 steward, actor = page.steward, page.actor
@@ -29,17 +27,6 @@ st.caption(
     "Each environment has its own deployment per pipeline. A version reaches an environment only "
     "through the one before it, with the sign-offs and gates that environment asks for."
 )
-
-
-def attempt(action: Callable[[], Any], success: Callable[[Any], str]) -> None:
-    """Run a service call; show its one-line refusal (escaped: it may quote input), or flash and rerun."""
-    try:
-        result = action()
-    except StewardError as exc:
-        st.error(md(str(exc), limit=1000))
-        return
-    flash(success(result))
-    st.rerun()
 
 
 ENTRY, NEXT_ENTRY = "ledger_entry", "ledger_entry_next"
@@ -273,7 +260,7 @@ else:
             c1, c2, _ = st.columns([1, 1, 2])
             c1.download_button(
                 "Release certificate (HTML)",
-                data=lambda: steward.promotions.certificate_html(entry.id),
+                data=partial(steward.promotions.certificate_html, entry.id),
                 file_name=certificate_file_name(entry, "html"),
                 mime="text/html",
                 on_click="ignore",
@@ -281,7 +268,7 @@ else:
             )
             c2.download_button(
                 "Release certificate (PDF)",
-                data=lambda: steward.promotions.certificate_pdf(entry.id),
+                data=partial(steward.promotions.certificate_pdf, entry.id),
                 file_name=certificate_file_name(entry, "pdf"),
                 mime="application/pdf",
                 on_click="ignore",
@@ -309,8 +296,12 @@ else:
                 why = st.text_input("Why", key=f"rollback_reason_{entry.id}")
                 if st.form_submit_button(f"Roll back to {entry.label}"):
                     attempt(
-                        lambda: steward.deployments.rollback(
-                            actor, entry.id, why, expected_version=current.version
+                        partial(
+                            steward.deployments.rollback,
+                            actor,
+                            entry.id,
+                            why,
+                            expected_version=current.version,
                         ),
                         show_entry,
                     )

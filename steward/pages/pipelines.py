@@ -8,14 +8,13 @@ and uploads are ``steward.pipelines`` calls that check permissions themselves
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from steward.app.ui import charts
-from steward.app.ui.guard import flash, require
+from steward.app.ui.guard import attempt, require
 from steward.app.ui.text import md, plain, when
 from steward.core.domain.model_card import (
     ModelCard,
@@ -33,7 +32,6 @@ from steward.core.domain.model_card import (
 )
 from steward.core.domain.permissions import Action, is_allowed
 from steward.core.domain.registry import PipelineOverview, PipelineVersion
-from steward.core.errors import StewardError
 from steward.core.pipelines.sources import describe_size
 from steward.core.pipelines.spec import MAX_SPEC_BYTES
 
@@ -48,17 +46,6 @@ RETRAIN_FROM = [
 CHOICE, PENDING = "pipelines_choice", "pipelines_choice_next"
 MB = 1024 * 1024
 VERBS = {"trained": "Trained", "retrained": "Retrained", "uploaded": "Registered the upload as"}
-
-
-def attempt(action: Callable[[], Any], success: Callable[[Any], str]) -> None:
-    """Run a service call; show its one-line refusal (escaped: it may quote input), or flash and rerun."""
-    try:
-        result = action()
-    except StewardError as exc:
-        st.error(md(str(exc), limit=1000))
-        return
-    flash(success(result))  # flash shows it escaped: it may quote names people typed
-    st.rerun()
 
 
 def select_next(pipeline: str, version: int | None = None) -> None:
