@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from steward.core.errors import ConfigurationError
@@ -66,6 +66,21 @@ class Settings(BaseSettings):
     checkpoint_every_minutes: Annotated[int, Field(ge=1)] = 60
     monitor_check_minutes: Annotated[int, Field(ge=1)] = 15
 
+    # Heartbeats and probes: every process beats every `heartbeat_seconds`; one silent for longer than
+    # `heartbeat_timeout_seconds` (or three of its own intervals, if longer) is lost. The worker records
+    # probes every `infra_check_seconds` and keeps per-minute history for `infra_history_hours`.
+    heartbeat_seconds: Annotated[float, Field(gt=0)] = 5.0
+    heartbeat_timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
+    infra_check_seconds: Annotated[int, Field(ge=1)] = 30
+    infra_history_hours: Annotated[int, Field(ge=1)] = 24
+    job_run_retention_days: Annotated[int, Field(ge=1)] = 30
+
+    # One worker leads (a lease in the database); a leader silent for this long is replaced.
+    worker_lease_seconds: Annotated[float, Field(gt=0)] = 30.0
+    # Prometheus text on http://<address>:<port>/metrics from the worker; off unless a port is set.
+    worker_metrics_port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    worker_metrics_address: str = "127.0.0.1"
+
     checkpoint_dir: Path | None = Field(
         default=None,
         description="Where audit checkpoints go; outside the database. Defaults to <data_dir>/checkpoints.",
@@ -76,6 +91,16 @@ class Settings(BaseSettings):
     def _power_of_two(cls, value: int) -> int:
         if value & (value - 1):
             raise ValueError("scrypt_n must be a power of two")
+        return value
+
+    @field_validator("heartbeat_timeout_seconds")
+    @classmethod
+    def _timeout_outlasts_interval(cls, value: float, info: ValidationInfo) -> float:
+        interval = info.data.get("heartbeat_seconds")
+        if interval is not None and value < 2 * interval:
+            raise ValueError(
+                f"must be at least twice STEWARD_HEARTBEAT_SECONDS ({value:g} < 2 x {interval:g})"
+            )
         return value
 
     @property

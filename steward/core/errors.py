@@ -49,3 +49,7 @@ class ConfigurationError(StewardError):
 
 class IntegrityError(StewardError):
     """Stored data failed a check: a broken audit chain, an artifact whose digest no longer matches."""
+
+
+class FencedOut(StaleState):
+    """A write by a leader whose lease passed to another (its fencing token is stale); nothing was written."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import builtins
 
 from steward.core.domain.alerts import INTEGRITY_KIND, UNRESOLVED
+from steward.core.domain.infrastructure import Health
 from steward.core.domain.signals import Lamp, Light, Severity, Signal, light_for
 from steward.core.services.alerts import AlertService
 from steward.core.services.context import ServiceContext
@@ -103,19 +104,19 @@ class SignalService:
         return signals
 
     def infrastructure_signals(self) -> builtins.list[Signal]:
-        """Is storage and compute up? Live probes, and artifacts whose integrity alert is unresolved."""
+        """Is storage and compute up? Each component's verdict (probes, processes, compute), and integrity."""
         signals = [
             Signal(
-                Severity.CRITICAL if probe.status == "down" else Severity.WARNING,
+                Severity.CRITICAL if reading.health is Health.DOWN else Severity.WARNING,
                 "infrastructure",
-                f"{probe.name} {probe.status}",
-                probe.detail,
-                probe.name,
-                self.ctx.clock.now(),
+                f"{reading.component} {reading.health.value}",
+                reading.reason,
+                reading.component,
+                reading.read_at or self.ctx.clock.now(),
                 "Infrastructure page",
             )
-            for probe in InfrastructureService(self.ctx).probes()
-            if probe.status != "up"
+            for reading in InfrastructureService(self.ctx).status().readings
+            if reading.health in (Health.DOWN, Health.DEGRADED)
         ]
         # Artifacts that failed their digest: from the alerts, so the light turns green once resolved.
         for alert in AlertService(self.ctx).list(status=UNRESOLVED):
@@ -165,7 +166,7 @@ class SignalService:
             Lamp(
                 "Is storage and compute up?",
                 light_for(infrastructure, judged=True),
-                "all probes up" if not infrastructure else f"{len(infrastructure)} problem(s)",
+                "all components up" if not infrastructure else f"{len(infrastructure)} problem(s)",
                 "Infrastructure",
             ),
             Lamp(

@@ -25,6 +25,7 @@ from steward.core.domain.audit import AuditEvent, Outcome, canonical_json, compu
 from steward.core.errors import StaleState
 from steward.core.services.alerting import apply_alert_rules
 from steward.core.services.context import ServiceContext
+from steward.core.services.fencing import verify_fence
 
 MAX_DETAIL = 10_000
 
@@ -63,6 +64,8 @@ class UnitOfWork:
     def commit(self) -> None:
         if not self.write:
             raise RuntimeError("a read-only unit of work cannot commit")
+        # Inside a job slot (the worker's leader), refuse the write if the lease moved on meanwhile.
+        verify_fence(self.session, self.ctx.clock.now())
         try:
             self.session.commit()
         except StaleDataError:

@@ -15,6 +15,12 @@ from steward.core.adapters.db.models.audit import AuditEventRow, AuditHeadRow
 from steward.core.adapters.db.models.base import Base, UTCDateTime
 from steward.core.adapters.db.models.catalog import DatasetRow
 from steward.core.adapters.db.models.environments import EnvironmentRow
+from steward.core.adapters.db.models.infrastructure import (
+    HeartbeatRow,
+    HeartbeatSampleRow,
+    LeaseRow,
+    ProbeSampleRow,
+)
 from steward.core.adapters.db.models.monitoring import BatchRunRow, DriftWindowRow, JobRunRow, MonitorRow
 from steward.core.adapters.db.models.predictions import PredictionRow
 from steward.core.adapters.db.models.promotions import (
@@ -37,13 +43,17 @@ __all__ = [
     "DriftWindowRow",
     "EnvironmentRow",
     "GroupRoleMappingRow",
+    "HeartbeatRow",
+    "HeartbeatSampleRow",
     "JobRunRow",
+    "LeaseRow",
     "LedgerEntryRow",
     "LoginThrottleRow",
     "MonitorRow",
     "PipelineRow",
     "PipelineVersionRow",
     "PredictionRow",
+    "ProbeSampleRow",
     "PromotionApprovalRow",
     "PromotionRequestRow",
     "ReferenceProfileRow",

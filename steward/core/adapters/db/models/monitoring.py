@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from steward.core.adapters.db.models.base import Base, UTCDateTime
@@ -93,7 +93,14 @@ class JobRunRow(Base):
     job: Mapped[str] = mapped_column(String(64))
     slot: Mapped[datetime] = mapped_column(UTCDateTime())
     worker: Mapped[str] = mapped_column(String(200))
-    status: Mapped[str] = mapped_column(String(16))  # running | ok | failed
+    status: Mapped[str] = mapped_column(String(16))  # running | ok | failed | abandoned
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     detail: Mapped[str] = mapped_column(Text, default="")
+    token: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # the claiming leader's lease token
+    missed: Mapped[int] = mapped_column(
+        Integer, default=0
+    )  # slots before this one nobody ran, coalesced here
+    attempt: Mapped[int] = mapped_column(
+        Integer, default=1
+    )  # 2+: taken over from a leader that lost its lease
