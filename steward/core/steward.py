@@ -24,8 +24,10 @@ from steward.core.services.catalog import DatasetService
 from steward.core.services.context import ServiceContext
 from steward.core.services.deployments import DeploymentService
 from steward.core.services.environments import EnvironmentService
+from steward.core.services.heartbeats import HeartbeatService
 from steward.core.services.infrastructure import InfrastructureService
 from steward.core.services.jobs import JobService
+from steward.core.services.leases import LeaseService
 from steward.core.services.monitoring import MonitoringService
 from steward.core.services.overview import OverviewService
 from steward.core.services.predictions import PredictionLog
@@ -122,7 +124,18 @@ class Steward:
 
     @cached_property
     def infrastructure(self) -> InfrastructureService:
+        """Probes, compute, the scheduler, every process: ``status()`` answers the infrastructure light."""
         return InfrastructureService(self.ctx)
+
+    @cached_property
+    def heartbeats(self) -> HeartbeatService:
+        """``beat(kind, name, details)`` from any process; ``HeartbeatThread`` beats on its own."""
+        return HeartbeatService(self.ctx)
+
+    @cached_property
+    def leases(self) -> LeaseService:
+        """The worker leader's lease (one leader, fencing tokens)."""
+        return LeaseService(self.ctx)
 
     @cached_property
     def promotions(self) -> PromotionService:

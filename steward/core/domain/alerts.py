@@ -30,6 +30,7 @@ class AlertStatus(StrEnum):
 UNRESOLVED = frozenset({AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED})
 INTEGRITY_KIND = "artifact.integrity"
 BATCH_FAILED_KIND = "batch.failed"
+HEARTBEAT_LOST_KIND = "heartbeat.lost"
 
 
 def _pipeline_of_version(event: AuditEvent) -> str | None:
@@ -83,6 +84,17 @@ RULES: tuple[AlertRule, ...] = (
         "Batch run failed",
         "Drift",
         _pipeline_in_after,
+    ),
+    # Per component (kind/name): a process silent past its timeout. Marked lost once by whichever checker
+    # finds it first (core/services/heartbeats.py), so one loss is one event; a repeat loss counts up.
+    AlertRule(
+        HEARTBEAT_LOST_KIND,
+        "heartbeat.lost",
+        None,
+        Severity.CRITICAL,
+        "Heartbeat lost",
+        "Infrastructure",
+        lambda _event: None,
     ),
     # Scheduled jobs record no audit event when they fail (core/services/jobs.py keeps them in
     # job_runs), so there is no row for them yet: add one when the worker audits its failures.

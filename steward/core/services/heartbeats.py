@@ -556,26 +556,26 @@ class HeartbeatService:
                     HeartbeatSampleRow.minute, HeartbeatRow.kind, HeartbeatRow.name, HeartbeatRow.instance
                 )
             ).all()
-        samples = []
-        for sample, beat in rows:
-            beats = max(1, sample.beats)
-            samples.append(
-                Sample(
-                    kind=beat.kind,
-                    name=beat.name,
-                    instance=beat.instance,
-                    host=beat.host,
-                    minute=utc(sample.minute),
-                    beats=sample.beats,
-                    cpu_percent=sample.cpu_sum / beats,
-                    memory_bytes=sample.memory_max,
-                    open_files=sample.open_files_max,
-                    host_cpu_percent=sample.host_cpu_sum / beats,
-                    host_load_1m=sample.host_load_sum / beats,
-                    host_memory_percent=sample.host_memory_sum / beats,
-                    host_cpu_count=beat.host_cpu_count,
+            samples = []
+            for sample, beat in rows:
+                beats = max(1, sample.beats)
+                samples.append(
+                    Sample(
+                        kind=beat.kind,
+                        name=beat.name,
+                        instance=beat.instance,
+                        host=beat.host,
+                        minute=utc(sample.minute),
+                        beats=sample.beats,
+                        cpu_percent=sample.cpu_sum / beats,
+                        memory_bytes=sample.memory_max,
+                        open_files=sample.open_files_max,
+                        host_cpu_percent=sample.host_cpu_sum / beats,
+                        host_load_1m=sample.host_load_sum / beats,
+                        host_memory_percent=sample.host_memory_sum / beats,
+                        host_cpu_count=beat.host_cpu_count,
+                    )
                 )
-            )
         return samples
 
 

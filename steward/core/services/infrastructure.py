@@ -210,10 +210,10 @@ class InfrastructureService:
                 .order_by(ProbeSampleRow.minute)
                 .limit(1)
             )
-        if first is None:
-            return None
-        then = json.loads(first.readings_json).get("size_bytes")
-        elapsed = (now - utc(first.read_at)).total_seconds()
+            if first is None:
+                return None
+            then = json.loads(first.readings_json).get("size_bytes")
+            elapsed = (now - utc(first.read_at)).total_seconds()
         if then is None or elapsed < 3600:
             return None
         return (size - float(then)) / (elapsed / 86400)
@@ -441,21 +441,21 @@ class InfrastructureService:
                     (ProbeSampleRow.probe == newest.c.probe) & (ProbeSampleRow.minute == newest.c.minute),
                 )
             ).all()
-        found = {}
-        for row in rows:
-            if row.probe not in STORAGE_PROBES:
-                continue
-            if fresh_within is not None and now - utc(row.read_at) > fresh_within:
-                continue
-            found[row.probe] = Reading(
-                row.probe,
-                "probe",
-                Health(row.health),
-                row.reason,
-                json.loads(row.readings_json),
-                utc(row.read_at),
-                row.read_by,
-            )
+            found = {}
+            for row in rows:
+                if row.probe not in STORAGE_PROBES:
+                    continue
+                if fresh_within is not None and now - utc(row.read_at) > fresh_within:
+                    continue
+                found[row.probe] = Reading(
+                    row.probe,
+                    "probe",
+                    Health(row.health),
+                    row.reason,
+                    json.loads(row.readings_json),
+                    utc(row.read_at),
+                    row.read_by,
+                )
         return [found[name] for name in STORAGE_PROBES if name in found]
 
     def probe_history(self, since: datetime) -> builtins.list[ProbeSample]:
@@ -463,9 +463,10 @@ class InfrastructureService:
             rows = uow.session.scalars(
                 select(ProbeSampleRow).where(ProbeSampleRow.minute >= since).order_by(ProbeSampleRow.minute)
             ).all()
-        return [
-            ProbeSample(r.probe, utc(r.minute), Health(r.health), json.loads(r.readings_json)) for r in rows
-        ]
+            return [
+                ProbeSample(r.probe, utc(r.minute), Health(r.health), json.loads(r.readings_json))
+                for r in rows
+            ]
 
     def status(self, environment: str | None = None) -> InfraStatus:
         """Every component judged now, worst first; for ``environment``, other environments' replicas omitted.

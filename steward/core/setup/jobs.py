@@ -51,6 +51,15 @@ def run_due_monitors(steward: Steward) -> str:
     return summary
 
 
+def check_infrastructure(steward: Steward) -> str:
+    """Record the probes and open one alert per process that fell silent past its heartbeat timeout."""
+    return steward.infrastructure.check(WORKER)
+
+
+def prune_infrastructure_history(steward: Steward) -> str:
+    return steward.infrastructure.prune()
+
+
 def schedule(steward: Steward) -> list[JobSpec]:
     settings = steward.settings
     return [
@@ -77,5 +86,17 @@ def schedule(steward: Steward) -> list[JobSpec]:
             timedelta(minutes=settings.monitor_check_minutes),
             run_due_monitors,
             "run the drift and data-quality monitors that are due",
+        ),
+        JobSpec(
+            "infrastructure.check",
+            timedelta(seconds=settings.infra_check_seconds),
+            check_infrastructure,
+            "probe the database, artifact store and scheduler; alert on processes whose heartbeat stopped",
+        ),
+        JobSpec(
+            "infrastructure.prune",
+            timedelta(hours=1),
+            prune_infrastructure_history,
+            "keep heartbeat and probe history to STEWARD_INFRA_HISTORY_HOURS and job runs to their retention",
         ),
     ]
