@@ -21,6 +21,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from steward.core.adapters.db.models import LeaseRow
@@ -38,6 +39,24 @@ class Fence:
 
 
 _CURRENT: ContextVar[Fence | None] = ContextVar("steward_fence", default=None)
+# A client frozen inside the end of a fenced write still holds the lease row FOR SHARE; PostgreSQL ends
+# its session after this long idle, so a takeover waits this much, not forever.
+FROZEN_CLIENT_SECONDS = 2.0
+
+
+def end_if_frozen(session: Session, seconds: float) -> None:
+    """On PostgreSQL, have the server end this transaction if its client goes silent inside it.
+
+    A process paused (SIGSTOP) or frozen mid-transaction keeps its row locks;
+    ``idle_in_transaction_session_timeout`` (for this transaction only) lets
+    the server roll it back and free them. Use it only on short transactions:
+    it counts time the client spends between statements. SQLite has no
+    server to do this: a process frozen inside a write holds the file's write
+    lock, which is one reason several hosts need PostgreSQL.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        milliseconds = max(1, int(seconds * 1000))
+        session.execute(text(f"SET LOCAL idle_in_transaction_session_timeout = {milliseconds}"))
 
 
 @contextmanager
@@ -59,6 +78,7 @@ def verify_fence(session: Session, now: datetime, fence: Fence | None = None) ->
     fence = fence or _CURRENT.get()
     if fence is None:
         return
+    end_if_frozen(session, FROZEN_CLIENT_SECONDS)
     row = session.get(LeaseRow, fence.lease, with_for_update={"read": True}, populate_existing=True)
     if row is None or row.holder != fence.holder or row.token != fence.token:
         holder = "nobody" if row is None or row.holder is None else f"{row.holder} (token {row.token})"

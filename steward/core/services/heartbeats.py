@@ -66,6 +66,7 @@ from steward.core.domain.infrastructure import (
 )
 from steward.core.errors import InvalidInput
 from steward.core.services.context import ServiceContext
+from steward.core.services.fencing import end_if_frozen
 from steward.core.services.uow import UnitOfWork
 
 log = logging.getLogger("steward.heartbeats")
@@ -327,6 +328,7 @@ class HeartbeatService:
         now = self.ctx.clock.now()
         with UnitOfWork(self.ctx) as uow:
             db = uow.session
+            end_if_frozen(db, self.ctx.settings.heartbeat_timeout_seconds)
             row = db.scalar(
                 select(HeartbeatRow).where(
                     HeartbeatRow.kind == kind, HeartbeatRow.name == name, HeartbeatRow.instance == instance

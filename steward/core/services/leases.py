@@ -29,7 +29,7 @@ from steward.core.clock import utc
 from steward.core.domain.accounts import Actor
 from steward.core.domain.infrastructure import seconds_in_words
 from steward.core.services.context import ServiceContext
-from steward.core.services.fencing import Fence
+from steward.core.services.fencing import Fence, end_if_frozen
 from steward.core.services.uow import UnitOfWork
 
 log = logging.getLogger("steward.leases")
@@ -91,6 +91,7 @@ class LeaseService:
         holder = holder[:200]
         with UnitOfWork(self.ctx) as uow:
             db = uow.session
+            end_if_frozen(db, min(ttl.total_seconds(), 5.0))
             now = self.ctx.clock.now()
             row = db.get(LeaseRow, name, with_for_update=True, populate_existing=True)
             if row is None:
@@ -130,6 +131,7 @@ class LeaseService:
         """Give the lease up (clean shutdown) so another worker leads at once; False if it was not ours."""
         with UnitOfWork(self.ctx) as uow:
             db = uow.session
+            end_if_frozen(db, 5.0)
             row = db.get(LeaseRow, name, with_for_update=True, populate_existing=True)
             if row is None or row.holder != holder or row.token != token:
                 return False
