@@ -511,9 +511,10 @@ class InfrastructureService:
         judged = [r for r in readings if r.health is not Health.UNKNOWN]
         if overall in (Health.DOWN, Health.DEGRADED):
             bad = [r for r in readings if r.health is overall]
-            reason = f"{bad[0].component}: {bad[0].reason}" + (
-                f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
-            )
+            first = bad[0]
+            # Process and compute reasons name their subject already; a probe's does not.
+            reason = f"{first.component}: {first.reason}" if first.kind == "probe" else first.reason
+            reason += f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
         else:
             reason = f"all {len(judged)} component(s) judged are up" if judged else "nothing reports yet"
         lease = self.leases.get(DEFAULT_LEASE)

@@ -171,6 +171,7 @@ class LeaderElection:
         self.leases, self.name, self.holder, self.ttl = leases, name, holder, ttl
         self.on_change = on_change
         self._lease: Lease | None = None
+        self._announced: Fence | None = None  # what on_change was last told
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=f"lease-{name}", daemon=True)
@@ -200,7 +201,9 @@ class LeaderElection:
             with self._lock:
                 self._lease = seen
         now_fence = self.current()
-        if (was is None) != (now_fence is None) or (was and now_fence and was.token != now_fence.token):
+        announced = self._announced
+        if (announced is None) != (now_fence is None) or (announced and now_fence and announced != now_fence):
+            self._announced = now_fence
             if now_fence is not None:
                 log.info("%s leads %r (token %d)", self.holder, self.name, now_fence.token)
             else:
