@@ -11,7 +11,7 @@ import streamlit as st
 from steward.app.ui.guard import show_flashes
 from steward.app.ui.login import render_login, render_no_access
 from steward.app.ui.navigation import PAGES, build_navigation
-from steward.app.ui.runtime import get_steward
+from steward.app.ui.runtime import get_steward, start_heartbeat
 from steward.app.ui.session import current_actor, sign_out
 from steward.app.ui.text import md
 from steward.core.errors import ConfigurationError
@@ -24,6 +24,7 @@ except ConfigurationError as problem:
     st.title("Steward cannot start")
     st.error(str(problem))
     st.stop()
+start_heartbeat()  # once per server process: the Infrastructure page shows the app beside the worker
 
 actor = current_actor(steward)
 
