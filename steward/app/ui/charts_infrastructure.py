@@ -104,7 +104,7 @@ def process_history_figure(samples: Sequence[Sample]) -> go.Figure:
         height=HEIGHT + 200,
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
         font={"size": 12},
-        legend={"orientation": "h", "yanchor": "top", "y": -0.08},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.1},
         hoverlabel={"namelength": -1},
     )
     figure.update_xaxes(title_text="Time (UTC)", row=4, col=1)

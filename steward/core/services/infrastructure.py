@@ -499,7 +499,12 @@ class InfrastructureService:
             )
             for c in components
         ]
-        readings = [*storage, self.probe_scheduler(beats), *self.compute(), *process_readings]
+        readings = [
+            *storage,
+            self.probe_scheduler(beats, this_instance()),
+            *self.compute(),
+            *process_readings,
+        ]
         if not any(c.kind == "worker" for c in components):
             readings.append(
                 Reading(
@@ -507,8 +512,10 @@ class InfrastructureService:
                 )
             )
         readings.sort(key=lambda r: r.health.rank)
-        overall = worst([r.health for r in readings])
         judged = [r for r in readings if r.health is not Health.UNKNOWN]
+        overall = worst(
+            [r.health for r in judged]
+        )  # what is not judged yet neither greens nor greys the rest
         if overall in (Health.DOWN, Health.DEGRADED):
             bad = [r for r in readings if r.health is overall]
             first = bad[0]
