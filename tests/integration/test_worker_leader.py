@@ -305,6 +305,9 @@ def test_each_slot_of_a_one_second_job_runs_exactly_once_over_a_minute(fleet: Ev
     not_ok = [run for run in fleet.runs if run["status"] != "ok"]
     assert {run["status"] for run in not_ok} <= {"abandoned"}, not_ok
     assert len(ok) >= 0.75 * len(span), (len(ok), len(span), without_a_row)
+    print(
+        f"\n{len(ok)} of {len(span)} slots ran once, {len(without_a_row)} coalesced, {len(not_ok)} abandoned"
+    )
     assert all(code == 0 for pid, code in fleet.exit_codes.items() if pid != fleet.killed), fleet.exit_codes
 
 
@@ -313,6 +316,7 @@ def test_killing_the_leader_hands_over_within_the_lease(fleet: Evidence):
     gap = (fleet.handed_over_at - fleet.killed_at).total_seconds()
     # The lease runs out at most LEASE_SECONDS after the kill; a follower looks every POLL_SECONDS.
     assert gap <= LEASE_SECONDS + POLL_SECONDS + 1.0, gap
+    print(f"\nhanded over {gap:.2f} s after SIGKILL (lease {LEASE_SECONDS:g} s)")
     killed = f":{fleet.killed}"
     left_running = [r for r in fleet.runs if r["worker"].endswith(killed) and r["status"] != "ok"]
     assert len(left_running) == 1 and left_running[0]["status"] == "abandoned"
