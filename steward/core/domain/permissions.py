@@ -204,7 +204,7 @@ DOCUMENT_INTRO = """\
 # Permissions
 
 Who may do what, where. This page is generated from the one table in code
-(`core/domain/permissions.py`) that the services enforce and the Admin page
+(`steward/core/domain/permissions.py`) that the services enforce and the Admin page
 shows: `steward permissions > docs/permissions.md`
 rewrites it, and a test fails if it falls out of date.
 
