@@ -5,8 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect
+from sqlalchemy.sql import sqltypes
 from test_promotions_support import WORSE_MODEL, artifact_path, build_world, to_prod, train_versions
 
+from steward.core.adapters.db import migrate
 from steward.core.adapters.notifiers import MemoryNotifier
 from steward.core.domain.gates import GatePolicy, GateStatus
 from steward.core.domain.promotions import (
@@ -452,3 +456,34 @@ def test_a_rollback_records_what_it_restores(world):
     assert back.evidence is None
     assert back.restores == RestoreRecord(restores_entry=first.id, approved_in_entry=first.id)
     assert back.policy == first.policy  # the policy that first put v1 there
+
+
+def test_structured_columns_are_json_and_survive_migration_0010_both_ways(world):
+    """0010 turns the TEXT columns holding JSON into JSON columns and back, keeping every value."""
+    s = world.steward
+    to_prod(world)
+    request = s.promotions.request(world["dana"], "toy", 1, "Prod", "ready")
+    for name in ("sam", "bea", "rick"):
+        s.promotions.approve(world[name], request.id)
+    entry = s.promotions.execute(world["otto"], request.id)
+    before = (s.deployments.ledger(), s.promotions.policies(), s.promotions.get(request.id))
+
+    def types() -> dict[str, type]:
+        inspector = inspect(s.engines.read)
+        return {
+            f"{table}.{column['name']}": type(column["type"])
+            for table in ("signoff_policies", "promotion_approvals", "deployment_ledger")
+            for column in inspector.get_columns(table)
+            if column["name"].endswith("_json")
+        }
+
+    assert len(types()) == 7 and all(issubclass(t, sqltypes.JSON) for t in types().values()), types()
+    previous = (
+        ScriptDirectory.from_config(migrate.alembic_config(s.engines)).get_revision("0010").down_revision
+    )
+    migrate.downgrade(s.engines, str(previous))
+    assert not any(issubclass(t, sqltypes.JSON) for t in types().values()), types()
+    migrate.upgrade(s.engines)
+    assert all(issubclass(t, sqltypes.JSON) for t in types().values()), types()
+    assert (s.deployments.ledger(), s.promotions.policies(), s.promotions.get(request.id)) == before
+    assert s.promotions.certificate(entry.id).chain_ok
