@@ -210,11 +210,7 @@ else:
     ]
 
     def approvers(entry: LedgerEntry) -> str:
-        names = [
-            f"{a.get('name') or a.get('approver')} ({str(a.get('counted_as', '')).replace('_', ' ')})"
-            for a in entry.approvals
-            if a.get("counted_as")
-        ]
+        names = [f"{name} ({role.label.lower()})" for name, role in entry.counted_signers]
         return ", ".join(names) or "no sign-off needed"
 
     st.dataframe(
