@@ -78,7 +78,9 @@ from steward.core.services.deployments import (
     move_pointer,
     record_integrity_alarm,
 )
+from steward.core.services.loadtest import latest_load_test
 from steward.core.services.roles_lookup import mapped_roles, session_groups
+from steward.core.services.sla import sla_targets
 from steward.core.services.uow import UnitOfWork
 
 AUTO_EXECUTOR = "auto-execute"
@@ -970,7 +972,8 @@ class PromotionService:
                 champion_metrics=champion.metrics if champion else None,
                 same_holdout=same,
                 critical_alerts=open_critical_alerts(db, pipeline),
-                load_test=None,
+                load_test=latest_load_test(db, version.id),
+                sla=sla_targets(db, env.id, pipeline.id),
             ),
         )
         signatures = [
