@@ -432,30 +432,30 @@ class DeploymentService:
     ) -> LedgerEntry:
         with UnitOfWork(self.ctx, write=False) as uow:
             env = environment_by_name(uow.session, environment)
-            tier = Tier(env.tier)
+            tier, env_name = Tier(env.tier), env.name
         what = "fail back" if kind is LedgerKind.FAILBACK else "fail over"
-        authz.check(
+        authz.check(  # failing back needs the same right as failing over
             self.ctx,
             actor,
             Action.FAILOVER,
             tier=tier,
             object_type="deployment",
             object_id=f"{str(environment)[:64]}/{str(pipeline)[:100]}",
-            what=f"{what} {str(pipeline)[:100]}",
+            what=f"for {str(pipeline)[:100]}",
         )
         text = validate_comment(reason, "reason")
         if not text:
             raise InvalidInput(f"a {what.replace(' ', '-')} needs a reason")
         current = next((d for d in self.serving(environment) if d.pipeline_name == pipeline), None)
         if current is None:
-            raise NotFound(f"nothing serves {str(pipeline)[:100]} in {env.name}")
+            raise NotFound(f"nothing serves {str(pipeline)[:100]} in {env_name}")
         if current.fallback_version_id is None:
-            raise InvalidInput(f"{pipeline} has no fallback armed in {env.name}")
+            raise InvalidInput(f"{pipeline} has no fallback armed in {env_name}")
         if expected_version is not None and current.version != expected_version:
-            raise StaleState(f"what serves {pipeline} in {env.name} {STALE}")
+            raise StaleState(f"what serves {pipeline} in {env_name} {STALE}")
         if kind is LedgerKind.FAILBACK and not current.on_fallback:
             raise InvalidInput(
-                f"{pipeline} v{current.version_number} in {env.name} is not a fallback serving after a "
+                f"{pipeline} v{current.version_number} in {env_name} is not a fallback serving after a "
                 "fail-over, so there is no primary to fail back to"
             )
         with UnitOfWork(self.ctx, write=False) as uow:
