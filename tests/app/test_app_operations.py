@@ -60,7 +60,8 @@ def credit_in(steward: Steward, environment: str = "Test") -> Deployment:
 
 
 def key(deployment: Deployment, name: str) -> str:
-    return f"{name}_{deployment.environment_id}_{deployment.pipeline_id}"
+    base = f"{name}_{deployment.environment_id}_{deployment.pipeline_id}"
+    return f"{base}_{deployment.version}" if name.startswith("failover") else base
 
 
 def operate(at: AppTest, label: str) -> AppTest:

@@ -42,6 +42,11 @@ def _key(deployment: Deployment, name: str) -> str:
     return f"{name}_{deployment.environment_id}_{deployment.pipeline_id}"
 
 
+def _move_key(deployment: Deployment, name: str) -> str:
+    """Keyed by the pointer's version too: a confirmation given for one move never carries to the next."""
+    return f"{_key(deployment, name)}_{deployment.version}"
+
+
 def _moved(entry: LedgerEntry) -> str:
     return (
         f"{entry.pipeline_name} {entry.label} now serves in {entry.environment_name} "
@@ -96,14 +101,16 @@ def _failover_control(steward: Steward, actor: Actor, deployment: Deployment) ->
         to, now = deployment.fallback_number, deployment.version_number
         where = f"{deployment.pipeline_name} in {deployment.environment_name}"
         st.markdown("**Fail back to the primary**" if back else "**Fail over to the fallback**")
-        reason = st.text_input("Why (kept in the ledger)", key=_key(deployment, "failover_reason"))
+        reason = st.text_input("Why (kept in the ledger)", key=_move_key(deployment, "failover_reason"))
         confirmed = st.checkbox(
-            f"Yes, make v{to} serve {where} instead of v{now}", key=_key(deployment, "failover_confirm")
+            f"Yes, make v{to} serve {where} instead of v{now}", key=_move_key(deployment, "failover_confirm")
         )
         service = steward.deployments
         move = service.failback if back else service.failover
         label = f"Fail back to v{to}" if back else f"Fail over to v{to}"
-        if st.button(label, type="primary", disabled=not confirmed, key=_key(deployment, "failover_button")):
+        if st.button(
+            label, type="primary", disabled=not confirmed, key=_move_key(deployment, "failover_button")
+        ):
             attempt(
                 partial(
                     move,
