@@ -132,9 +132,9 @@ def test_evaluate_gates_asks_the_load_test_gate_only_when_the_policy_requires_it
 
 def test_plans_are_bounded_and_spread_over_paced_clients():
     plan = LoadPlan(100, 10)
-    assert plan.users == 20 and plan.per_user_rps == 5
-    assert LoadPlan(1, 1).users == 1
-    assert LoadPlan(2000, 1).users == 400 and LoadPlan(2000, 1).per_user_rps == 5
+    assert plan.users == 5 and plan.per_user_rps == 20
+    assert LoadPlan(1, 1).users == 1 and LoadPlan(30, 1).users == 2
+    assert LoadPlan(2000, 1).users == 100 and LoadPlan(2000, 1).per_user_rps == 20
     with pytest.raises(InvalidInput, match="rows must be"):
         LoadPlan(1, 1, "everything")  # type: ignore[arg-type]
 

@@ -155,7 +155,9 @@ def drive(
     environment.events.request.add_listener(tally.on_request)  # type: ignore[no-untyped-call]
     runner = environment.create_local_runner()
     started = time.perf_counter()
-    runner.start(run.plan.users, spawn_rate=run.plan.users)
+    # Spread the clients' starts over one pacing interval: started together they would stay in step
+    # and send bursts (every client at the same instant), measuring queueing the steady rate never causes.
+    runner.start(run.plan.users, spawn_rate=run.plan.rps)
     try:
         while (elapsed := time.perf_counter() - started) < run.plan.duration_seconds:
             gevent.sleep(min(HEARTBEAT_SECONDS, run.plan.duration_seconds - elapsed))

@@ -31,8 +31,11 @@ MAX_RPS = (
 MAX_DURATION_SECONDS = 600
 MIN_DURATION_SECONDS = 1
 MAX_REPLAY_ROWS = 2_000
-REQUESTS_PER_USER = 5.0  # each simulated client paces itself at this rate; more clients for higher rates
-MAX_USERS = 400
+# Each simulated client paces itself at this rate, so an answer may take 50 ms before the rate falls
+# behind. Fewer, busier clients measure the service, not the generator: on 2 cores, 20 clients at 5 req/s
+# each reported p50 3.8 ms where 5 clients at 20 req/s reported 1.9 ms for the same 100 req/s.
+REQUESTS_PER_USER = 20.0
+MAX_USERS = 100
 # A queued or running test whose runner has not written for this long is taken to have died.
 STALE_AFTER = timedelta(seconds=30)
 
