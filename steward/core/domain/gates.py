@@ -1,8 +1,9 @@
 """Gates an environment may require before a promotion executes, decided from evidence as plain data.
 
 Each gate answers passed, failed or pending (cannot be decided yet: no load
-test of the version has run, or the target environment has no SLA targets). Only ``passed`` lets a promotion
-through: a gate that cannot be shown to pass does not pass.
+test of the version has completed, or the target environment has no SLA
+targets). Only ``passed`` lets a promotion through: a gate that cannot be
+shown to pass does not pass.
 """
 
 from __future__ import annotations
