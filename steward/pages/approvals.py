@@ -2,7 +2,8 @@
 
 Approve or reject with a comment; see what you decided before and download
 the release certificate of what went live. The service decides whether your
-signature counts (you never sign your own request; one person fills one seat).
+signature counts (you never sign your own request; one person fills one seat)
+and what goes where on this page: it is one read (``steward.promotions.board``).
 """
 
 from __future__ import annotations
@@ -15,29 +16,37 @@ import streamlit as st
 from steward.app.ui.evidence import headline, missing_phrase, render_evidence
 from steward.app.ui.guard import attempt, require
 from steward.app.ui.text import md, plain, when
-from steward.core.domain.permissions import APPROVERS, Action, is_allowed
-from steward.core.domain.promotions import Decision, RequestStatus, certificate_file_name
+from steward.core.domain.permissions import Action
+from steward.core.domain.promotions import PromotionRequest, certificate_file_name
 
 page = require(Action.VIEW_APPROVALS)
 steward, actor = page.steward, page.actor
+board = steward.promotions.board(actor)
 st.title("Approvals")
-signing_roles = sorted(role.label.lower() for role in actor.roles & APPROVERS)
 
 
-waiting = steward.promotions.awaiting(actor) if signing_roles else []
-if signing_roles:
-    st.caption(f"Promotion requests waiting for a {md(' or '.join(signing_roles))} sign-off.")
+def what(request: PromotionRequest) -> str:
+    return plain(f"{request.pipeline_name} v{request.version_number} to {request.environment_name}")
+
+
+def approved_message(request: PromotionRequest) -> str:
+    done = ": it deployed itself" if request.executed else ""
+    return f"You approved request #{request.id} ({request.label}){done}"
+
+
+signing_roles = " or ".join(sorted(role.label.lower() for role in board.signing_roles))
+if board.signs:
+    st.caption(f"Promotion requests waiting for a {md(signing_roles)} sign-off.")
+    st.subheader(f"Waiting for you ({len(board.waiting)})")
+    if not board.waiting:
+        st.info("Nothing waits for your sign-off right now.")
 else:
     st.caption(
         "You hold no role that signs off promotions; you can follow what is waiting and what was decided."
     )
 
 # ---- waiting for me -------------------------------------------------------------------------
-if signing_roles:
-    st.subheader(f"Waiting for you ({len(waiting)})")
-    if not waiting:
-        st.info("Nothing waits for your sign-off right now.")
-for evidence in waiting:
+for evidence in board.waiting:
     request = evidence.request
     with st.container(border=True):
         st.markdown(f"#### {headline(evidence)}")
@@ -58,10 +67,7 @@ for evidence in waiting:
                         comment,
                         expected_version=request.version,
                     ),
-                    lambda r: (
-                        f"You approved request #{r.id} ({r.label})"
-                        + (": it deployed itself" if r.status is RequestStatus.EXECUTED else "")
-                    ),
+                    approved_message,
                 )
             if reject.form_submit_button("Reject"):
                 attempt(
@@ -76,15 +82,9 @@ for evidence in waiting:
                 )
 
 # ---- signed off: ready for whoever deploys ----------------------------------------------------
-in_flight = steward.promotions.list(status=RequestStatus.PENDING)
-ready = [
-    evidence
-    for evidence in (steward.promotions.evidence(r.id) for r in in_flight)
-    if evidence.ready and is_allowed(actor.roles, Action.EXECUTE_PROMOTION, evidence.request.tier)
-]
-if ready:
-    st.subheader(f"Signed off, ready for you to deploy ({len(ready)})")
-for evidence in ready:
+if board.ready:
+    st.subheader(f"Signed off, ready for you to deploy ({len(board.ready)})")
+for evidence in board.ready:
     request = evidence.request
     with st.container(border=True):
         st.markdown(f"#### {headline(evidence)}")
@@ -109,89 +109,82 @@ for evidence in ready:
             )
 
 # ---- everything else in flight --------------------------------------------------------------
-shown_above = {e.request.id for e in waiting} | {e.request.id for e in ready}
-others = [r for r in in_flight if r.id not in shown_above]
-st.subheader("Other requests in flight" if waiting or ready else "Requests in flight")
-if not others:
+st.subheader("Other requests in flight" if board.waiting or board.ready else "Requests in flight")
+if not board.others:
     st.caption("None.")
 else:
     st.dataframe(
         pd.DataFrame(
             [
                 {
-                    "Request": f"#{r.id}",
-                    "What": plain(f"{r.pipeline_name} v{r.version_number} to {r.environment_name}"),
-                    "Asked by": plain(r.requested_by_name),
-                    "When": when(r.requested_at),
-                    "Status": plain(missing_phrase(steward.promotions.evidence(r.id))),
-                    "Signed by": plain(
-                        ", ".join(a.approver_name for a in r.approvals if a.decision is Decision.APPROVE)
-                    )
-                    or "nobody yet",
+                    "Request": f"#{e.request.id}",
+                    "What": what(e.request),
+                    "Asked by": plain(e.request.requested_by_name),
+                    "When": when(e.request.requested_at),
+                    "Status": plain(missing_phrase(e)),
+                    "Signed by": plain(", ".join(e.request.signers)) or "nobody yet",
                 }
-                for r in others
+                for e in board.others
             ]
         ),
         hide_index=True,
     )
-    if any(r.requested_by == actor.username for r in others):
+    if board.own_requests_waiting:
         st.caption("Your own requests wait for others: you never sign off what you asked for.")
+    labels = {e.request.id: f"#{e.request.id} {e.request.label}" for e in board.others}
     chosen = st.selectbox(
-        "Look at the evidence of",
-        [r.id for r in others],
-        format_func=lambda i: next(f"#{r.id} {r.label}" for r in others if r.id == i),
-        key="other_choice",
+        "Look at the evidence of", list(labels), format_func=lambda i: labels[i], key="other_choice"
     )
-    with st.expander("Evidence", expanded=False, key=f"other_evidence_{chosen}"):
-        render_evidence(steward.promotions.evidence(int(chosen)), key=f"other_{chosen}")
+    picked = board.other(int(chosen))
+    if picked is not None:
+        with st.expander("Evidence", expanded=False, key=f"other_evidence_{chosen}"):
+            render_evidence(picked, key=f"other_{chosen}")
 
 # ---- what I decided ---------------------------------------------------------------------------
-decisions = steward.promotions.decisions_by(actor.username)
-if signing_roles or decisions:
+if board.signs or board.decisions:
     st.subheader("Your decisions")
-if not decisions and signing_roles:
+if not board.decisions and board.signs:
     st.caption("You have not signed or rejected anything yet.")
-elif decisions:
+elif board.decisions:
     st.dataframe(
         pd.DataFrame(
             [
                 {
                     "Request": f"#{r.id}",
-                    "What": plain(f"{r.pipeline_name} v{r.version_number} to {r.environment_name}"),
-                    "You": "approved" if a.decision is Decision.APPROVE else "rejected",
+                    "What": what(r),
+                    "You": a.decision.done,
                     "When": when(a.decided_at),
                     "Your comment": plain(a.comment, limit=200),
                     "Request now": r.status.value,
                 }
-                for r, a in decisions
+                for r, a in board.decisions
             ]
         ),
         hide_index=True,
     )
-    executed = {r.id: r for r, _ in decisions if r.status is RequestStatus.EXECUTED}
-    if executed:
+    if board.certificates:
+        released = {
+            request_id: f"#{request_id} {e.pipeline_name} {e.label} to {e.environment_name}"
+            for request_id, e in board.certificates.items()
+        }
         pick = st.selectbox(
-            "Release certificate of",
-            list(executed),
-            format_func=lambda i: f"#{i} {executed[i].label}",
-            key="cert_choice",
+            "Release certificate of", list(released), format_func=lambda i: released[i], key="cert_choice"
         )
-        entry = steward.promotions.executed_for(int(pick))
-        if entry is not None:
-            c1, c2, _ = st.columns([1, 1, 2])
-            c1.download_button(
-                "Release certificate (HTML)",
-                data=partial(steward.promotions.certificate_html, entry.id),
-                file_name=certificate_file_name(entry, "html"),
-                mime="text/html",
-                on_click="ignore",
-                key=f"my_cert_html_{entry.id}",
-            )
-            c2.download_button(
-                "Release certificate (PDF)",
-                data=partial(steward.promotions.certificate_pdf, entry.id),
-                file_name=certificate_file_name(entry, "pdf"),
-                mime="application/pdf",
-                on_click="ignore",
-                key=f"my_cert_pdf_{entry.id}",
-            )
+        entry = board.certificates[int(pick)]
+        c1, c2, _ = st.columns([1, 1, 2])
+        c1.download_button(
+            "Release certificate (HTML)",
+            data=partial(steward.promotions.certificate_html, entry.id),
+            file_name=certificate_file_name(entry, "html"),
+            mime="text/html",
+            on_click="ignore",
+            key=f"my_cert_html_{entry.id}",
+        )
+        c2.download_button(
+            "Release certificate (PDF)",
+            data=partial(steward.promotions.certificate_pdf, entry.id),
+            file_name=certificate_file_name(entry, "pdf"),
+            mime="application/pdf",
+            on_click="ignore",
+            key=f"my_cert_pdf_{entry.id}",
+        )

@@ -93,7 +93,7 @@ def test_last_approvals_and_two_executions_at_once(steward, clock, tmp_path, dat
 
     ledger = steward.deployments.ledger("Prod")
     assert len(ledger) == 1 and ledger[0].request_id == request.id
-    assert {a["approver"] for a in ledger[0].approvals if a["counted_as"]} == {"sam", "bea", "rick"}
+    assert {a.approver for a in ledger[0].approvals if a.counted_as} == {"sam", "bea", "rick"}
     [serving] = steward.deployments.serving("Prod")
     assert serving.version_number == 1
     assert steward.promotions.get(request.id).status is RequestStatus.EXECUTED

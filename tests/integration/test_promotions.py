@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 
 import pytest
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect
+from sqlalchemy.sql import sqltypes
 from test_promotions_support import WORSE_MODEL, artifact_path, build_world, to_prod, train_versions
 
+from steward.core.adapters.db import migrate
 from steward.core.adapters.notifiers import MemoryNotifier
 from steward.core.domain.gates import GatePolicy, GateStatus
-from steward.core.domain.promotions import LedgerKind, RequestStatus
+from steward.core.domain.promotions import (
+    EvidenceSnapshot,
+    LedgerKind,
+    PolicyRecord,
+    RequestStatus,
+    RestoreRecord,
+    SignatureRecord,
+)
 from steward.core.domain.roles import Role
 from steward.core.domain.signoff import SignoffPolicy
 from steward.core.errors import (
@@ -91,10 +101,10 @@ def test_full_path_to_prod_with_the_prod_policy(world):
         s.promotions.execute(world["sam"], request.id)  # data scientists do not deploy to Prod
     entry = s.promotions.execute(world["otto"], request.id)
     assert entry.environment_name == "Prod" and entry.version_number == 1
-    assert {a["approver"]: a["counted_as"] for a in entry.approvals} == {
-        "sam": "data_scientist",
-        "bea": "business_stakeholder",
-        "rick": "risk_officer",
+    assert {a.approver: a.counted_as for a in entry.approvals} == {
+        "sam": Role.DATA_SCIENTIST,
+        "bea": Role.BUSINESS_STAKEHOLDER,
+        "rick": Role.RISK_OFFICER,
     }
     assert s.promotions.get(request.id).status is RequestStatus.EXECUTED
     assert s.audit.verify().chain.ok
@@ -226,7 +236,7 @@ def test_rollback_to_a_past_entry_is_a_ledger_entry_and_needs_an_operator_in_pro
         s.deployments.rollback(world["sam"], first.id, "")
     back = s.deployments.rollback(world["sam"], first.id, "v2 misbehaves", expected_version=serving.version)
     assert back.kind is LedgerKind.ROLLBACK and back.rollback_to_entry_id == first.id
-    assert [a["approver"] for a in back.approvals] == ["sam"]  # the approvals that put v1 there first
+    assert [a.approver for a in back.approvals] == ["sam"]  # the approvals that put v1 there first
     [serving] = s.deployments.serving("Test")
     assert (serving.version_number, serving.fallback_number) == (1, 2)
     assert s.audit.recent(1)[0].action == "deployment.rollback"
@@ -275,9 +285,7 @@ def test_gates_floor_and_champion(world):
     gates = {g.gate: g for g in s.promotions.evidence(test.id).gates}
     assert gates["floor:roc_auc"].status is GateStatus.FAILED
     assert gates["champion"].status is GateStatus.PASSED  # nothing serves yet
-    assert (
-        gates["load_test"].status is GateStatus.PENDING and "no scoring service" in gates["load_test"].detail
-    )
+    assert gates["load_test"].status is GateStatus.PENDING and "no SLA targets" in gates["load_test"].detail
     with pytest.raises(InvalidInput, match="gate"):
         s.promotions.execute(world["otto"], test.id)
     assert s.audit.recent(1)[0].outcome.value == "failed"
@@ -410,9 +418,70 @@ def test_unknown_things_are_named(world):
         s.promotions.request(world["dana"], "toy", 1, "Dev", "bidi \u202e trick")
 
 
-def test_ledger_json_round_trips(world):
+def test_the_ledger_keeps_typed_records_of_what_was_decided(world):
     s = world.steward
-    s.promotions.request(world["dana"], "toy", 1, "Dev", "try")
-    [entry] = s.deployments.ledger()
-    json.dumps(dict(entry.policy))
-    assert entry.evidence["challenger"]["version"] == 1
+    to_prod(world)
+    request = s.promotions.request(world["dana"], "toy", 1, "Prod", "ready")
+    for name in ("sam", "bea", "rick"):
+        s.promotions.approve(world[name], request.id, f"{name} agrees")
+    executed = s.promotions.execute(world["otto"], request.id)
+    entry = s.deployments.entry(executed.id)
+    assert entry == executed  # what execution returned is what the ledger reads back
+    assert entry.policy == s.promotions.policy("Prod").record()
+    assert entry.evidence is not None and entry.restores is None
+    assert entry.evidence.challenger is not None and entry.evidence.challenger.version == 1
+    assert entry.evidence.champion is None and entry.evidence.requested_by == "dana"
+    assert [name for name, _ in entry.evidence.path] == ["Dev", "Test"]
+    assert entry.evidence.metric_names()[0] == "roc_auc"
+    assert {a.approver: (a.counted_as, a.comment) for a in entry.approvals} == {
+        "sam": (Role.DATA_SCIENTIST, "sam agrees"),
+        "bea": (Role.BUSINESS_STAKEHOLDER, "bea agrees"),
+        "rick": (Role.RISK_OFFICER, "rick agrees"),
+    }
+    assert all(a.decided_at == s.ctx.clock.now() for a in entry.approvals)
+    # What the ledger stores round-trips through its JSON columns exactly.
+    assert entry.policy is not None and PolicyRecord.from_dict(entry.policy.to_dict()) == entry.policy
+    assert EvidenceSnapshot.from_dict(entry.evidence.to_dict()) == entry.evidence
+    assert tuple(SignatureRecord.from_dict(a.to_dict()) for a in entry.approvals) == entry.approvals
+
+
+def test_a_rollback_records_what_it_restores(world):
+    s = world.steward
+    s.promotions.request(world["dana"], "toy", 1, "Dev", "v1")
+    first = s.deployments.ledger("Dev")[0]
+    s.promotions.request(world["dana"], "toy", 2, "Dev", "v2")
+    back = s.deployments.rollback(world["dana"], first.id, "v2 misbehaves")
+    assert back.evidence is None
+    assert back.restores == RestoreRecord(restores_entry=first.id, approved_in_entry=first.id)
+    assert back.policy == first.policy  # the policy that first put v1 there
+
+
+def test_structured_columns_are_json_and_survive_migration_0010_both_ways(world):
+    """0010 turns the TEXT columns holding JSON into JSON columns and back, keeping every value."""
+    s = world.steward
+    to_prod(world)
+    request = s.promotions.request(world["dana"], "toy", 1, "Prod", "ready")
+    for name in ("sam", "bea", "rick"):
+        s.promotions.approve(world[name], request.id)
+    entry = s.promotions.execute(world["otto"], request.id)
+    before = (s.deployments.ledger(), s.promotions.policies(), s.promotions.get(request.id))
+
+    def types() -> dict[str, type]:
+        inspector = inspect(s.engines.read)
+        return {
+            f"{table}.{column['name']}": type(column["type"])
+            for table in ("signoff_policies", "promotion_approvals", "deployment_ledger")
+            for column in inspector.get_columns(table)
+            if column["name"].endswith("_json")
+        }
+
+    assert len(types()) == 7 and all(issubclass(t, sqltypes.JSON) for t in types().values()), types()
+    previous = (
+        ScriptDirectory.from_config(migrate.alembic_config(s.engines)).get_revision("0010").down_revision
+    )
+    migrate.downgrade(s.engines, str(previous))
+    assert not any(issubclass(t, sqltypes.JSON) for t in types().values()), types()
+    migrate.upgrade(s.engines)
+    assert all(issubclass(t, sqltypes.JSON) for t in types().values()), types()
+    assert (s.deployments.ledger(), s.promotions.policies(), s.promotions.get(request.id)) == before
+    assert s.promotions.certificate(entry.id).chain_ok

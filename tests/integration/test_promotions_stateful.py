@@ -10,7 +10,6 @@ in random order on a real database (SQLite and PostgreSQL); after every step the
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from datetime import datetime, timedelta
 
@@ -28,11 +27,11 @@ from steward.core.adapters.db.models import (
     PromotionApprovalRow,
     PromotionRequestRow,
 )
+from steward.core.adapters.db.queries import promotion_origin
 from steward.core.domain.promotions import LedgerKind, RequestStatus
 from steward.core.domain.roles import Role
 from steward.core.domain.signoff import Binding, Signature, SignoffPolicy, evaluate_policy
 from steward.core.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied, StaleState
-from steward.core.services.deployments import promotion_origin
 from steward.core.services.uow import UnitOfWork
 from testkit import sign_in
 
@@ -226,7 +225,7 @@ def test_promotion_invariants_under_random_interleavings(steward, clock):
                     assert version is not None and origin is not None
                     assert origin.version_id == version.id
                     assert origin.artifact_sha256 == version.artifact_sha256
-                    policy_data = json.loads(origin.policy_json)
+                    policy_data = origin.policy  # the stored JSON itself, read independently
                     policy = SignoffPolicy.build(
                         {Role(k): v for k, v in policy_data["required"].items()},
                         approval_ttl=timedelta(hours=policy_data["approval_ttl_hours"]),
@@ -240,7 +239,7 @@ def test_promotion_invariants_under_random_interleavings(steward, clock):
                             datetime.fromisoformat(a["decided_at"]),
                             Binding(version.id, a["artifact_sha256"], origin.environment_id),
                         )
-                        for a in json.loads(origin.approvals_json)
+                        for a in origin.approvals
                         if a["counted_as"]
                     ]
                     result = evaluate_policy(

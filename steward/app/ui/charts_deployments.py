@@ -11,17 +11,21 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
 
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from steward.core.domain.gates import metric_label
-from steward.core.domain.promotions import LedgerEntry, LedgerKind, MetricRow
+from steward.core.domain.promotions import LedgerEntry, LedgerKind, MetricRow, RocCurve
 
 CHALLENGER, CHAMPION, REFERENCE = "#1f5f8b", "#9aa5b1", "#c9d1d9"
 VERSION_COLORS = ("#1f5f8b", "#e07b39", "#4c9f70", "#8e6bb5", "#c44e52", "#7f7f7f", "#b8860b", "#17becf")
-KIND_PATTERN = {LedgerKind.PROMOTION: "", LedgerKind.ROLLBACK: "/", LedgerKind.FAILOVER: "x"}
+KIND_PATTERN = {
+    LedgerKind.PROMOTION: "",
+    LedgerKind.ROLLBACK: "/",
+    LedgerKind.FAILOVER: "x",
+    LedgerKind.FAILBACK: ".",
+}
 
 
 def _safe(value: object, limit: int = 60) -> str:
@@ -169,7 +173,7 @@ def metrics_figure(
     return figure
 
 
-def roc_figure(curves: Sequence[tuple[str, Mapping[str, Any]]]) -> go.Figure:
+def roc_figure(curves: Sequence[tuple[str, RocCurve]]) -> go.Figure:
     """ROC curves of the proposed and the serving version on the hold-out, against a coin toss."""
     figure = go.Figure()
     figure.add_trace(
@@ -185,8 +189,8 @@ def roc_figure(curves: Sequence[tuple[str, Mapping[str, Any]]]) -> go.Figure:
     for index, (label, roc) in enumerate(curves):
         figure.add_trace(
             go.Scatter(
-                x=list(roc.get("fpr") or []),
-                y=list(roc.get("tpr") or []),
+                x=list(roc.fpr),
+                y=list(roc.tpr),
                 mode="lines",
                 name=_safe(label),
                 line={"color": [CHALLENGER, CHAMPION][index % 2], "width": 3 if index == 0 else 2},

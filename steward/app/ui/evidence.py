@@ -102,10 +102,10 @@ def render_charts(evidence: Evidence, key: str) -> None:
         st.plotly_chart(
             metrics_figure(evidence.metric_rows, new, old, floors), config=CHART_CONFIG, key=f"{key}_metrics"
         )
-    curves = [(new, evidence.challenger.charts.get("roc"))]
+    curves = [(new, evidence.challenger.roc)]
     if evidence.champion is not None:
-        curves.append((old or "", evidence.champion.charts.get("roc")))
-    usable = [(label, roc) for label, roc in curves if isinstance(roc, dict) and roc.get("fpr")]
+        curves.append((old or "", evidence.champion.roc))
+    usable = [(label, roc) for label, roc in curves if roc is not None]
     with right:
         if usable:
             st.plotly_chart(roc_figure(usable), config=CHART_CONFIG, key=f"{key}_roc")
@@ -219,7 +219,5 @@ def missing_phrase(evidence: Evidence) -> str:
     blockers = []
     if not evidence.signoff.satisfied:
         blockers.append("sign-off from " + ", ".join(role_phrase(r, n) for r, n in evidence.signoff.missing))
-    blockers += [
-        f"gate {g.title} ({g.status.value})" for g in evidence.gates if g.status is not GateStatus.PASSED
-    ]
+    blockers += [f"gate {g.title} ({g.status.value})" for g in evidence.failing_gates]
     return "waiting for " + "; ".join(blockers) if blockers else "ready to deploy"

@@ -36,33 +36,23 @@ class Block:
     note: str = ""
 
 
-def _when(value: datetime | str | None) -> str:
-    if value is None or value == "":
-        return "-"
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return utc(moment).strftime("%Y-%m-%d %H:%M:%S UTC")
+def _when(value: datetime | None) -> str:
+    return utc(value).strftime("%Y-%m-%d %H:%M:%S UTC") if value is not None else "-"
 
 
-def _num(value: Any) -> str:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return "-"
-    return f"{value:.4f}"
+def _num(value: float | None) -> str:
+    return f"{value:.4f}" if value is not None else "-"
 
 
-def _role(value: str | None) -> str:
-    if not value:
-        return "-"
-    try:
-        return Role(value).label
-    except ValueError:
-        return value
+def _role(role: Role | None) -> str:
+    return role.label if role is not None else "-"
 
 
 def blocks(cert: Certificate) -> list[Block]:
     """The certificate's content, in reading order."""
     entry, request, new = cert.entry, cert.request, cert.challenger
     evidence = entry.evidence
-    champion = evidence.get("champion") or None
+    champion = evidence.champion if evidence is not None else None
     result = [
         Block(
             "What was released",
@@ -99,35 +89,35 @@ def blocks(cert: Certificate) -> list[Block]:
                 ("Reason given", request.reason),
                 (
                     "Route",
-                    " then ".join(f"{name} (since {_when(at)})" for name, at in evidence.get("path") or [])
+                    " then ".join(
+                        f"{name} (since {_when(at)})" for name, at in (evidence.path if evidence else ())
+                    )
                     or "entered from the registry",
                 ),
             ),
         ),
     ]
-    metrics = (evidence.get("challenger") or {}).get("metrics") or {}
-    primary = str(evidence.get("primary_metric") or "")
-    names = [primary, *sorted(k for k in metrics if k != primary)] if primary in metrics else sorted(metrics)
-    old = (champion or {}).get("metrics") or {}
+    released = evidence.challenger if evidence is not None else None
+    primary = evidence.primary_metric if evidence is not None else ""
     result.append(
         Block(
             "Metrics on the hold-out",
             headers=(
                 "Metric",
                 f"v{new.number} (released)",
-                f"v{champion['version']} (replaced)" if champion else "replaced",
+                f"v{champion.version} (replaced)" if champion else "replaced",
             ),
             rows=tuple(
                 (
                     metric_label(name) + (" (primary)" if name == primary else ""),
-                    _num(metrics.get(name)),
-                    _num(old.get(name)),
+                    _num(released.metric(name) if released else None),
+                    _num(champion.metric(name) if champion else None),
                 )
-                for name in names
+                for name in (evidence.metric_names() if evidence is not None else ())
             ),
             note=(
                 "Both versions were measured on the same hold-out rows of the same training data."
-                if champion and evidence.get("same_holdout")
+                if champion and evidence is not None and evidence.same_holdout
                 else "No version served here before."
                 if not champion
                 else "The versions were measured on different hold-outs."
@@ -143,18 +133,21 @@ def blocks(cert: Certificate) -> list[Block]:
         )
     )
     policy = entry.policy
-    required = policy.get("required") or {}
     result.append(
         Block(
             "Sign-off policy in force",
             (
                 (
                     "Required",
-                    ", ".join(f"{count} {_role(role).lower()}" for role, count in required.items())
-                    or "no sign-off",
+                    ", ".join(f"{count} {role.label.lower()}" for role, count in policy.required)
+                    if policy is not None and policy.required
+                    else "no sign-off",
                 ),
-                ("Approvals valid for", f"{policy.get('approval_ttl_hours', 0):g} hours"),
-                ("Executes itself", "yes" if policy.get("auto_execute") else "no, an operator executes"),
+                ("Approvals valid for", f"{policy.approval_ttl_hours if policy else 0:g} hours"),
+                (
+                    "Executes itself",
+                    "yes" if policy is not None and policy.auto_execute else "no, an operator executes",
+                ),
             ),
         )
     )
@@ -164,15 +157,13 @@ def blocks(cert: Certificate) -> list[Block]:
             headers=("Name", "User", "Roles held", "Counted as", "Signed at", "Comment", "Audit #"),
             rows=tuple(
                 (
-                    str(a.get("name") or a.get("approver")),
-                    str(a.get("approver")),
-                    ", ".join(_role(r) for r in a.get("roles") or []),
-                    _role(a.get("counted_as"))
-                    if a.get("counted_as")
-                    else f"not counted: {a.get('not_counted_because', '')}",
-                    _when(a.get("decided_at")),
-                    str(a.get("comment") or "-"),
-                    str(a.get("audit_seq") or "-"),
+                    a.display_name,
+                    a.approver,
+                    ", ".join(_role(r) for r in a.roles),
+                    _role(a.counted_as) if a.counted_as else f"not counted: {a.not_counted_because}",
+                    _when(a.decided_at),
+                    a.comment or "-",
+                    str(a.audit_seq or "-"),
                 )
                 for a in entry.approvals
             )
@@ -185,7 +176,8 @@ def blocks(cert: Certificate) -> list[Block]:
             "Audit events",
             headers=("Audit #", "Action", "By", "At", "Event hash"),
             rows=tuple(
-                (str(seq), action, actor, _when(at), digest) for seq, action, actor, at, digest in cert.audit
+                (str(seq), action, actor, _when(datetime.fromisoformat(at)), digest)
+                for seq, action, actor, at, digest in cert.audit
             ),
             note=(
                 "Each event's hash was recomputed from its stored content and matches; "

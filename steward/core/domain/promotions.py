@@ -15,15 +15,50 @@ a request may execute is decided afresh, at the moment it is asked.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from steward.core.domain.gates import GatePolicy, GateResult
+from steward.core.domain.gates import GatePolicy, GateResult, GateStatus
+from steward.core.domain.ledger_records import (
+    Decision,
+    EvidenceSnapshot,
+    PolicyRecord,
+    RestoreRecord,
+    RocCurve,
+    SignatureRecord,
+    VersionSummary,
+)
 from steward.core.domain.permissions import Tier
 from steward.core.domain.roles import Role
 from steward.core.domain.signoff import PolicyResult, SignoffPolicy
+
+__all__ = [
+    "Approval",
+    "ApprovalsBoard",
+    "Certificate",
+    "Decision",
+    "Deployment",
+    "EnvironmentPolicy",
+    "Evidence",
+    "EvidenceSnapshot",
+    "LedgerEntry",
+    "LedgerKind",
+    "MetricRow",
+    "PolicyRecord",
+    "PromotionRequest",
+    "RequestStatus",
+    "RestoreRecord",
+    "RocCurve",
+    "SignatureRecord",
+    "VersionFacts",
+    "VersionSummary",
+    "awaits",
+    "certificate_file_name",
+    "default_policy",
+    "path_problem",
+]
 
 
 class RequestStatus(StrEnum):
@@ -34,15 +69,11 @@ class RequestStatus(StrEnum):
     SUPERSEDED = "superseded"
 
 
-class Decision(StrEnum):
-    APPROVE = "approve"
-    REJECT = "reject"
-
-
 class LedgerKind(StrEnum):
     PROMOTION = "promotion"
     ROLLBACK = "rollback"
     FAILOVER = "failover"
+    FAILBACK = "failback"  # back to the primary a fail-over replaced
 
 
 @dataclass(frozen=True)
@@ -58,18 +89,22 @@ class EnvironmentPolicy:
     updated_by: str = ""
     version: int = 0
 
+    def record(self) -> PolicyRecord:
+        """What the ledger keeps about the policy in force."""
+        return PolicyRecord(
+            environment=self.environment,
+            required=self.signoff.required,
+            approval_ttl_hours=round(self.signoff.approval_ttl.total_seconds() / 3600, 3),
+            auto_execute=self.signoff.auto_execute,
+            min_metrics=self.gates.min_metrics,
+            max_regression_pct=self.gates.max_regression_pct,
+            require_load_test=self.gates.require_load_test,
+            require_no_critical_alert=self.gates.require_no_critical_alert,
+        )
+
     def snapshot(self) -> dict[str, Any]:
-        """What the audit log and the ledger record about a policy."""
-        return {
-            "environment": self.environment,
-            "required": {role.value: count for role, count in self.signoff.required},
-            "approval_ttl_hours": round(self.signoff.approval_ttl.total_seconds() / 3600, 3),
-            "auto_execute": self.signoff.auto_execute,
-            "min_metrics": dict(self.gates.min_metrics),
-            "max_regression_pct": self.gates.max_regression_pct,
-            "require_load_test": self.gates.require_load_test,
-            "require_no_critical_alert": self.gates.require_no_critical_alert,
-        }
+        """What the audit log records about a policy (the ledger's record, as JSON)."""
+        return self.record().to_dict()
 
 
 @dataclass(frozen=True)
@@ -87,18 +122,20 @@ class Approval:
     environment_id: int
     audit_seq: int | None
 
-    def record(self) -> dict[str, Any]:
-        """As the ledger and the certificate keep it."""
-        return {
-            "approver": self.approver,
-            "name": self.approver_name,
-            "roles": sorted(role.value for role in self.roles),
-            "decision": self.decision.value,
-            "comment": self.comment,
-            "decided_at": self.decided_at.isoformat(),
-            "artifact_sha256": self.artifact_sha256,
-            "audit_seq": self.audit_seq,
-        }
+    def record(self, counted_as: Role | None = None, not_counted_because: str = "") -> SignatureRecord:
+        """As the ledger and the certificate keep it, with the seat it filled at execution."""
+        return SignatureRecord(
+            approver=self.approver,
+            name=self.approver_name,
+            roles=tuple(sorted(self.roles)),
+            decision=self.decision,
+            comment=self.comment,
+            decided_at=self.decided_at,
+            artifact_sha256=self.artifact_sha256,
+            audit_seq=self.audit_seq,
+            counted_as=counted_as,
+            not_counted_because="" if counted_as else not_counted_because,
+        )
 
 
 @dataclass(frozen=True)
@@ -134,6 +171,15 @@ class PromotionRequest:
     def open(self) -> bool:
         return self.status is RequestStatus.PENDING
 
+    @property
+    def executed(self) -> bool:
+        return self.status is RequestStatus.EXECUTED
+
+    @property
+    def signers(self) -> tuple[str, ...]:
+        """Display names of everyone who approved (counted or not), in the order they signed."""
+        return tuple(a.approver_name for a in self.approvals if a.decision is Decision.APPROVE)
+
     def summary(self) -> dict[str, Any]:
         return {
             "request": self.id,
@@ -167,6 +213,12 @@ class Deployment:
     ledger_entry_id: int
     request_id: int | None
     version: int
+    kind: LedgerKind = LedgerKind.PROMOTION  # how the version serving now got there
+
+    @property
+    def on_fallback(self) -> bool:
+        """Serving the fallback after a fail-over: failing back restores the primary."""
+        return self.kind is LedgerKind.FAILOVER and self.fallback_version_id is not None
 
 
 @dataclass(frozen=True)
@@ -192,12 +244,13 @@ class LedgerEntry:
     occurred_at: datetime
     artifact_sha256: str
     data_digest: str
-    policy: Mapping[str, Any]
-    approvals: tuple[Mapping[str, Any], ...]
+    policy: PolicyRecord | None
+    approvals: tuple[SignatureRecord, ...]
     gates: tuple[GateResult, ...]
-    evidence: Mapping[str, Any]
+    evidence: EvidenceSnapshot | None  # a promotion's; None for a rollback or a fail-over
     audit_seq: int | None
     ended_at: datetime | None = None
+    restores: RestoreRecord | None = None  # a rollback's or a fail-over's
 
     @property
     def label(self) -> str:
@@ -205,7 +258,12 @@ class LedgerEntry:
 
     @property
     def approvers(self) -> tuple[str, ...]:
-        return tuple(str(a.get("name") or a.get("approver")) for a in self.approvals)
+        return tuple(a.display_name for a in self.approvals)
+
+    @property
+    def counted_signers(self) -> tuple[tuple[str, Role], ...]:
+        """Who filled a seat of the policy, and which."""
+        return tuple((a.display_name, a.counted_as) for a in self.approvals if a.counted_as is not None)
 
 
 @dataclass(frozen=True)
@@ -225,11 +283,27 @@ class VersionFacts:
     trained_at: datetime
     source: str
     code_version: str | None
-    charts: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    roc: RocCurve | None = None
 
     @property
     def label(self) -> str:
         return f"v{self.number}"
+
+    def summary(self) -> VersionSummary:
+        """What the ledger keeps about this version when a promotion executes."""
+        return VersionSummary(
+            version=self.number,
+            version_id=self.version_id,
+            estimator=self.estimator,
+            artifact_sha256=self.artifact_sha256,
+            spec_digest=self.spec_digest,
+            data_digest=self.data_digest,
+            data_rows=self.data_rows,
+            holdout_rows=self.holdout_rows,
+            metrics=dict(self.metrics),
+            trained_by=self.trained_by,
+            trained_at=self.trained_at,
+        )
 
 
 @dataclass(frozen=True)
@@ -271,7 +345,33 @@ class Evidence:
 
     @property
     def gates_passed(self) -> bool:
-        return all(gate.status.value == "passed" for gate in self.gates)
+        return all(gate.status is GateStatus.PASSED for gate in self.gates)
+
+    @property
+    def failing_gates(self) -> tuple[GateResult, ...]:
+        return tuple(gate for gate in self.gates if gate.status is not GateStatus.PASSED)
+
+    def snapshot(self) -> EvidenceSnapshot:
+        """What the ledger keeps of this evidence when the request executes."""
+        return EvidenceSnapshot(
+            primary_metric=self.primary_metric,
+            same_holdout=self.same_holdout,
+            challenger=self.challenger.summary(),
+            champion=self.champion.summary() if self.champion else None,
+            signoff_holds_until=self.signoff.holds_until,
+            path=self.path,
+            requested_by=self.request.requested_by,
+            requested_at=self.request.requested_at,
+        )
+
+    def signature_records(self) -> tuple[SignatureRecord, ...]:
+        """Every approval of the request, with the seat it fills now or why it does not count."""
+        counted, ignored = dict(self.signoff.counted), dict(self.signoff.ignored)
+        return tuple(
+            a.record(counted.get(a.approver), ignored.get(a.approver, ""))
+            for a in self.request.approvals
+            if a.decision is Decision.APPROVE
+        )
 
     @property
     def ready(self) -> bool:
@@ -286,11 +386,56 @@ class Evidence:
         if not self.signoff.satisfied:
             reasons.append("still needs sign-off from " + self.signoff.describe_missing())
         reasons.extend(
-            f"gate '{gate.title}' is {gate.status.value}: {gate.detail}"
-            for gate in self.gates
-            if gate.status.value != "passed"
+            f"gate '{gate.title}' is {gate.status.value}: {gate.detail}" for gate in self.failing_gates
         )
         return reasons
+
+
+def awaits(evidence: Evidence, username: str, roles: frozenset[Role]) -> bool:
+    """Does this pending request wait for ``username``'s signature?
+
+    Only when they did not ask for it, have not already filled a seat, and hold
+    a role the policy still needs.
+    """
+    return (
+        evidence.request.open
+        and evidence.request.requested_by != username
+        and username not in {name for name, _ in evidence.signoff.counted}
+        and bool(roles & evidence.signoff.missing_roles())
+    )
+
+
+@dataclass(frozen=True)
+class ApprovalsBoard:
+    """The Approvals page in one read: what waits for this person, what is ready, what they decided.
+
+    ``signing_roles``: the approver roles the person holds now; ``waiting``:
+    pending requests that need one of them; ``ready``: requests signed off with
+    every gate passed that the person may deploy; ``others``: every other
+    pending request; ``decisions``: what they approved or rejected (newest
+    first) with the request as it stands; ``certificates``: executed request id
+    -> the ledger entry whose release certificate can be downloaded.
+    """
+
+    username: str
+    signing_roles: frozenset[Role]
+    waiting: tuple[Evidence, ...]
+    ready: tuple[Evidence, ...]
+    others: tuple[Evidence, ...]
+    decisions: tuple[tuple[PromotionRequest, Approval], ...]
+    certificates: Mapping[int, LedgerEntry]
+
+    @property
+    def signs(self) -> bool:
+        return bool(self.signing_roles)
+
+    @property
+    def own_requests_waiting(self) -> bool:
+        """Some request in flight is this person's own (it waits for others)."""
+        return any(e.request.requested_by == self.username for e in self.others)
+
+    def other(self, request_id: int) -> Evidence | None:
+        return next((e for e in self.others if e.request.id == request_id), None)
 
 
 def path_problem(ordered_environments: Sequence[tuple[int, str]], target_id: int, served_in: set[int]) -> str:

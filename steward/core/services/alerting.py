@@ -14,6 +14,8 @@ backstop.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -116,13 +118,23 @@ def opened_notification(db: Session, alert: Alert) -> Notification:
 
 def unresolved_critical(db: Session, pipeline: str) -> list[Alert]:
     """Critical alerts on ``pipeline`` that nobody has resolved yet, oldest first (the promotion gate)."""
+    return unresolved_critical_by_pipeline(db, [pipeline]).get(pipeline, [])
+
+
+def unresolved_critical_by_pipeline(db: Session, pipelines: Collection[str]) -> dict[str, list[Alert]]:
+    """The same for several pipelines in one statement: pipeline name -> its alerts, oldest first."""
+    if not pipelines:
+        return {}
     rows = db.scalars(
         select(AlertRow)
         .where(
-            AlertRow.pipeline == pipeline,
+            AlertRow.pipeline.in_(pipelines),
             AlertRow.severity == Severity.CRITICAL.value,
             AlertRow.status != AlertStatus.RESOLVED.value,
         )
         .order_by(AlertRow.id)
     )
-    return [to_alert(row) for row in rows]
+    result: dict[str, list[Alert]] = {}
+    for row in rows:
+        result.setdefault(row.pipeline or "", []).append(to_alert(row))
+    return result

@@ -31,6 +31,18 @@ def current_roles(db: Session, actor: Actor) -> frozenset[Role]:
     return effective_roles(db, user, session_row)
 
 
+def roles_now(db: Session, actor: Actor) -> frozenset[Role] | None:
+    """The actor's roles read in the caller's transaction, for :func:`enforce`; None if they cannot be read.
+
+    Read it last in a transaction: after a failed statement PostgreSQL refuses
+    the rest of the transaction.
+    """
+    try:
+        return frozenset() if actor.system else current_roles(db, actor)
+    except Exception:  # deliberately broad: failing to read the roles is a denial, decided by enforce
+        return None
+
+
 def check(
     ctx: ServiceContext,
     actor: Actor,
@@ -45,13 +57,36 @@ def check(
 
     A check that errors denies: an exception while deciding is a refusal.
     """
+    roles: frozenset[Role] | None = frozenset()
+    if not actor.system:  # a process's rights do not depend on the database
+        try:
+            with UnitOfWork(ctx, write=False) as uow:
+                roles = roles_now(uow.session, actor)
+        except Exception:  # deliberately broad: any failure to decide is a denial
+            roles = None
+    enforce(ctx, actor, roles, action, tier=tier, object_type=object_type, object_id=object_id, what=what)
+
+
+def enforce(
+    ctx: ServiceContext,
+    actor: Actor,
+    roles: frozenset[Role] | None,
+    action: Action,
+    *,
+    tier: Tier | None = None,
+    object_type: str = "",
+    object_id: str = "",
+    what: str = "",
+) -> None:
+    """:func:`check` for a service that read ``roles`` (:func:`roles_now`) in its own read transaction.
+
+    ``None`` (the roles could not be read) denies; a refusal is audited in its own transaction.
+    """
     try:
         if actor.system:
             allowed = action not in HUMAN_ONLY
         else:
-            with UnitOfWork(ctx, write=False) as uow:
-                roles = current_roles(uow.session, actor)
-            allowed = is_allowed(roles, action, tier)
+            allowed = roles is not None and is_allowed(roles, action, tier)
     except Exception:  # deliberately broad: any failure to decide is a denial
         allowed = False
     if allowed:

@@ -11,15 +11,22 @@ column turns a move from a stale page into "changed since you loaded it".
 from __future__ import annotations
 
 import builtins
-import json
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError as DBIntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from steward.core.adapters.db import queries
+from steward.core.adapters.db.mappers.deployments import (
+    ledger_columns,
+    policy_record,
+    signature_records,
+    to_deployment,
+    to_entry,
+)
 from steward.core.adapters.db.models import (
     DeploymentRow,
     EnvironmentRow,
@@ -27,89 +34,42 @@ from steward.core.adapters.db.models import (
     PipelineRow,
     PipelineVersionRow,
     PromotionRequestRow,
-    UserRow,
 )
+from steward.core.adapters.db.queries import deployed_map
 from steward.core.adapters.notifiers import Notification
 from steward.core.domain.accounts import Actor
 from steward.core.domain.audit import Outcome
 from steward.core.domain.gates import GateResult
 from steward.core.domain.names import validate_comment
 from steward.core.domain.permissions import Action, Tier
-from steward.core.domain.promotions import Deployment, LedgerEntry, LedgerKind, RequestStatus
+from steward.core.domain.promotions import (
+    Deployment,
+    EvidenceSnapshot,
+    LedgerEntry,
+    LedgerKind,
+    PolicyRecord,
+    RequestStatus,
+    RestoreRecord,
+    SignatureRecord,
+)
 from steward.core.errors import IntegrityError, InvalidInput, NotFound, StaleState
 from steward.core.services import authz
 from steward.core.services.context import ServiceContext
 from steward.core.services.uow import UnitOfWork
 
+__all__ = [
+    "STALE",
+    "DeploymentService",
+    "deployed_map",
+    "entries",
+    "guarded",
+    "integrity_alarm",
+    "move_pointer",
+    "record_integrity_alarm",
+]
+
 T = TypeVar("T")
 STALE = "changed since you loaded it; reload and try again"
-
-
-def display_name(db: Session, username: str) -> str:
-    """A person's display name for records people read; system actors keep their name."""
-    name = db.scalar(select(UserRow.display_name).where(UserRow.username == username))
-    return name or username
-
-
-def lock_environment(db: Session, environment_id: int) -> EnvironmentRow:
-    """Queue writers of one environment behind each other (a no-op wait on SQLite, already serialised)."""
-    row = db.get(EnvironmentRow, environment_id, with_for_update=True, populate_existing=True)
-    if row is None:
-        raise NotFound(f"environment #{environment_id} no longer exists")
-    return row
-
-
-def environment_by_name(db: Session, name: str) -> EnvironmentRow:
-    row = db.scalar(select(EnvironmentRow).where(EnvironmentRow.name == str(name)))
-    if row is None:
-        raise NotFound(f"no environment named {str(name)[:64]!r}")
-    return row
-
-
-def version_numbers(db: Session, ids: Sequence[str | None]) -> dict[str, int]:
-    wanted = {i for i in ids if i}
-    if not wanted:
-        return {}
-    rows = db.execute(
-        select(PipelineVersionRow.id, PipelineVersionRow.number).where(PipelineVersionRow.id.in_(wanted))
-    )
-    return {vid: number for vid, number in rows}
-
-
-def to_entry(
-    row: LedgerEntryRow,
-    env: EnvironmentRow,
-    pipeline_name: str,
-    numbers: Mapping[str, int],
-    ended_at: Any = None,
-) -> LedgerEntry:
-    return LedgerEntry(
-        id=row.id,
-        environment_id=env.id,
-        environment_name=env.name,
-        tier=Tier(env.tier),
-        pipeline_id=row.pipeline_id,
-        pipeline_name=pipeline_name,
-        version_id=row.version_id,
-        version_number=numbers.get(row.version_id, 0),
-        previous_version_id=row.previous_version_id,
-        previous_number=numbers.get(row.previous_version_id) if row.previous_version_id else None,
-        kind=LedgerKind(row.kind),
-        request_id=row.request_id,
-        rollback_to_entry_id=row.rollback_to_entry_id,
-        actor=row.actor,
-        actor_name=row.actor_name or row.actor,
-        reason=row.reason,
-        occurred_at=row.occurred_at,
-        artifact_sha256=row.artifact_sha256,
-        data_digest=row.data_digest,
-        policy=json.loads(row.policy_json or "{}"),
-        approvals=tuple(json.loads(row.approvals_json or "[]")),
-        gates=tuple(GateResult.from_dict(g) for g in json.loads(row.gates_json or "[]")),
-        evidence=json.loads(row.evidence_json or "{}"),
-        audit_seq=row.audit_seq,
-        ended_at=ended_at,
-    )
 
 
 def move_pointer(
@@ -123,10 +83,10 @@ def move_pointer(
     reason: str,
     request_id: int | None = None,
     rollback_to_entry_id: int | None = None,
-    policy: Mapping[str, Any] | None = None,
-    approvals: Sequence[Mapping[str, Any]] = (),
+    policy: PolicyRecord | None = None,
+    approvals: Sequence[SignatureRecord] = (),
     gates: Sequence[GateResult] = (),
-    evidence: Mapping[str, Any] | None = None,
+    evidence: EvidenceSnapshot | RestoreRecord | None = None,
     expected_version: int | None = None,
     actor_name: str | None = None,
 ) -> tuple[LedgerEntryRow, DeploymentRow, builtins.list[int]]:
@@ -135,11 +95,7 @@ def move_pointer(
     Returns the new ledger row, the pointer and the ids of the requests it superseded.
     """
     db, now = uow.session, uow.ctx.clock.now()
-    pointer = db.scalar(
-        select(DeploymentRow)
-        .where(DeploymentRow.environment_id == env.id, DeploymentRow.pipeline_id == pipeline.id)
-        .with_for_update()
-    )
+    pointer = queries.pointer(db, env.id, pipeline.id, lock=True)
     if expected_version is not None and (pointer is None or pointer.version != expected_version):
         raise StaleState(f"what serves {pipeline.name} in {env.name} {STALE}")
     previous = pointer.version_id if pointer is not None else None
@@ -154,15 +110,12 @@ def move_pointer(
         request_id=request_id,
         rollback_to_entry_id=rollback_to_entry_id,
         actor=actor.username,
-        actor_name=actor_name or display_name(db, actor.username),
+        actor_name=actor_name or queries.display_name(db, actor.username),
         reason=reason,
         occurred_at=now,
         artifact_sha256=version.artifact_sha256,
         data_digest=version.data_digest,
-        policy_json=json.dumps(dict(policy or {}), sort_keys=True),
-        approvals_json=json.dumps(list(approvals), sort_keys=True),
-        gates_json=json.dumps([gate.to_dict() for gate in gates]),
-        evidence_json=json.dumps(dict(evidence or {}), sort_keys=True),
+        **ledger_columns(policy=policy, approvals=approvals, gates=gates, evidence=evidence),
     )
     db.add(entry)
     db.flush()
@@ -230,86 +183,40 @@ class DeploymentService:
         with UnitOfWork(self.ctx, write=False) as uow:
             db = uow.session
             query = (
-                select(DeploymentRow, EnvironmentRow, PipelineRow.name)
+                select(DeploymentRow, EnvironmentRow, PipelineRow.name, PipelineVersionRow.artifact_sha256)
                 .join(EnvironmentRow, EnvironmentRow.id == DeploymentRow.environment_id)
                 .join(PipelineRow, PipelineRow.id == DeploymentRow.pipeline_id)
+                .join(PipelineVersionRow, PipelineVersionRow.id == DeploymentRow.version_id)
                 .order_by(EnvironmentRow.position, PipelineRow.name)
             )
             if environment is not None:
                 query = query.where(EnvironmentRow.name == environment)
             rows = db.execute(query).all()
-            numbers = version_numbers(
+            numbers = queries.version_numbers(
                 db, [r[0].version_id for r in rows] + [r[0].fallback_version_id for r in rows]
             )
-            entries = {
+            origins = {
                 e.id: e
                 for e in db.scalars(
                     select(LedgerEntryRow).where(LedgerEntryRow.id.in_([r[0].ledger_entry_id for r in rows]))
                 )
             }
-            digests = dict(
-                db.execute(
-                    select(PipelineVersionRow.id, PipelineVersionRow.artifact_sha256).where(
-                        PipelineVersionRow.id.in_([r[0].version_id for r in rows])
-                    )
-                ).all()
-            )
-            result = []
-            for pointer, env, pipeline_name in rows:
-                entry = entries.get(pointer.ledger_entry_id)
-                approvals = json.loads(entry.approvals_json) if entry is not None else []
-                result.append(
-                    Deployment(
-                        environment_id=env.id,
-                        environment_name=env.name,
-                        tier=Tier(env.tier),
-                        pipeline_id=pointer.pipeline_id,
-                        pipeline_name=pipeline_name,
-                        version_id=pointer.version_id,
-                        version_number=numbers.get(pointer.version_id, 0),
-                        artifact_sha256=digests.get(pointer.version_id, ""),
-                        fallback_version_id=pointer.fallback_version_id,
-                        fallback_number=numbers.get(pointer.fallback_version_id)
-                        if pointer.fallback_version_id
-                        else None,
-                        since=pointer.since,
-                        decided_by=entry.actor_name if entry is not None else pointer.decided_by,
-                        approved_by=tuple(str(a.get("name") or a.get("approver")) for a in approvals),
-                        ledger_entry_id=pointer.ledger_entry_id,
-                        request_id=entry.request_id if entry is not None else None,
-                        version=pointer.version,
-                    )
-                )
-            return result
+            return [
+                to_deployment(pointer, env, name, numbers, digest, origins.get(pointer.ledger_entry_id))
+                for pointer, env, name, digest in rows
+            ]
 
     def ledger(
         self, environment: str | None = None, pipeline: str | None = None, *, limit: int = 500
     ) -> builtins.list[LedgerEntry]:
         """Newest first; each entry knows when the next one replaced it."""
+        conditions = []
+        if environment is not None:
+            conditions.append(EnvironmentRow.name == environment)
+        if pipeline is not None:
+            conditions.append(PipelineRow.name == pipeline)
         with UnitOfWork(self.ctx, write=False) as uow:
-            db = uow.session
-            query = (
-                select(LedgerEntryRow, EnvironmentRow, PipelineRow.name)
-                .join(EnvironmentRow, EnvironmentRow.id == LedgerEntryRow.environment_id)
-                .join(PipelineRow, PipelineRow.id == LedgerEntryRow.pipeline_id)
-                .order_by(LedgerEntryRow.id.desc())
-                .limit(limit)
-            )
-            if environment is not None:
-                query = query.where(EnvironmentRow.name == environment)
-            if pipeline is not None:
-                query = query.where(PipelineRow.name == pipeline)
-            rows = db.execute(query).all()
-            numbers = version_numbers(
-                db, [r[0].version_id for r in rows] + [r[0].previous_version_id for r in rows]
-            )
-            next_start: dict[tuple[int, int], Any] = {}
-            entries = []
-            for row, env, name in rows:  # newest first: the entry after this one was seen already
-                key = (row.environment_id, row.pipeline_id)
-                entries.append(to_entry(row, env, name, numbers, next_start.get(key)))
-                next_start[key] = row.occurred_at
-            return entries
+            return entries(uow.session, queries.ledger_rows(uow.session, *conditions, limit=limit))
 
     def entry(self, entry_id: int) -> LedgerEntry:
         with UnitOfWork(self.ctx, write=False) as uow:
@@ -321,24 +228,7 @@ class DeploymentService:
             return deployed_map(uow.session)
 
     def _entry(self, db: Session, entry_id: int) -> LedgerEntry:
-        row = db.get(LedgerEntryRow, entry_id)
-        if row is None:
-            raise NotFound(f"no ledger entry #{entry_id}")
-        env = db.get(EnvironmentRow, row.environment_id)
-        pipeline = db.get(PipelineRow, row.pipeline_id)
-        assert env is not None and pipeline is not None
-        later = db.scalar(
-            select(LedgerEntryRow.occurred_at)
-            .where(
-                LedgerEntryRow.environment_id == row.environment_id,
-                LedgerEntryRow.pipeline_id == row.pipeline_id,
-                LedgerEntryRow.id > row.id,
-            )
-            .order_by(LedgerEntryRow.id)
-            .limit(1)
-        )
-        numbers = version_numbers(db, [row.version_id, row.previous_version_id])
-        return to_entry(row, env, pipeline.name, numbers, later)
+        return entries(db, [queries.ledger_row(db, entry_id)])[0]
 
     # ---- changes -----------------------------------------------------------
     def rollback(
@@ -380,26 +270,83 @@ class DeploymentService:
         expected_version: int | None = None,
     ) -> LedgerEntry:
         """Switch to the armed fallback (what served before); the current version becomes the fallback."""
+        return self._swap_to_fallback(
+            actor, environment, pipeline, reason, LedgerKind.FAILOVER, expected_version=expected_version
+        )
+
+    def failback(
+        self,
+        actor: Actor,
+        environment: str,
+        pipeline: str,
+        reason: str,
+        *,
+        expected_version: int | None = None,
+    ) -> LedgerEntry:
+        """After a fail-over, serve the primary again (a ``failback`` ledger entry; audited).
+
+        Only while the fallback serves because of a fail-over: otherwise there is
+        no primary to go back to, and a rollback is the way to choose a version.
+        """
+        return self._swap_to_fallback(
+            actor, environment, pipeline, reason, LedgerKind.FAILBACK, expected_version=expected_version
+        )
+
+    def rollback_target(self, environment: str, pipeline: str, to_version: int | None = None) -> LedgerEntry:
+        """The ledger entry a rollback restores: the newest that served ``to_version`` there, or, without
+        it, the newest that served a version other than the one serving now."""
+        current = next((d for d in self.serving(environment) if d.pipeline_name == pipeline), None)
+        if current is None:
+            raise NotFound(f"nothing serves {str(pipeline)[:100]} in {str(environment)[:64]}")
+        for entry in self.ledger(environment, pipeline):
+            if to_version is None and entry.version_id != current.version_id:
+                return entry
+            if to_version is not None and entry.version_number == to_version:
+                if entry.version_id == current.version_id:
+                    raise InvalidInput(f"{pipeline} v{to_version} already serves in {environment}")
+                return entry
+        if to_version is None:
+            raise InvalidInput(f"only v{current.version_number} ever served {pipeline} in {environment}")
+        raise InvalidInput(f"{pipeline} v{to_version} never served in {environment}, so it cannot come back")
+
+    def _swap_to_fallback(
+        self,
+        actor: Actor,
+        environment: str,
+        pipeline: str,
+        reason: str,
+        kind: LedgerKind,
+        *,
+        expected_version: int | None,
+    ) -> LedgerEntry:
         with UnitOfWork(self.ctx, write=False) as uow:
-            env = environment_by_name(uow.session, environment)
-            tier = Tier(env.tier)
-        authz.check(
+            env = queries.environment_by_name(uow.session, environment)
+            tier, env_name = Tier(env.tier), env.name
+        what = "fail back" if kind is LedgerKind.FAILBACK else "fail over"
+        authz.check(  # failing back needs the same right as failing over
             self.ctx,
             actor,
             Action.FAILOVER,
             tier=tier,
             object_type="deployment",
             object_id=f"{str(environment)[:64]}/{str(pipeline)[:100]}",
-            what=f"fail over {str(pipeline)[:100]}",
+            what=f"for {str(pipeline)[:100]}",
         )
         text = validate_comment(reason, "reason")
         if not text:
-            raise InvalidInput("a fail-over needs a reason")
+            raise InvalidInput(f"a {what.replace(' ', '-')} needs a reason")
         current = next((d for d in self.serving(environment) if d.pipeline_name == pipeline), None)
         if current is None:
-            raise NotFound(f"nothing serves {str(pipeline)[:100]} in {env.name}")
+            raise NotFound(f"nothing serves {str(pipeline)[:100]} in {env_name}")
         if current.fallback_version_id is None:
-            raise InvalidInput(f"{pipeline} has no fallback armed in {env.name}")
+            raise InvalidInput(f"{pipeline} has no fallback armed in {env_name}")
+        if expected_version is not None and current.version != expected_version:
+            raise StaleState(f"what serves {pipeline} in {env_name} {STALE}")
+        if kind is LedgerKind.FAILBACK and not current.on_fallback:
+            raise InvalidInput(
+                f"{pipeline} v{current.version_number} in {env_name} is not a fallback serving after a "
+                "fail-over, so there is no primary to fail back to"
+            )
         with UnitOfWork(self.ctx, write=False) as uow:
             source = uow.session.scalar(
                 select(LedgerEntryRow.id)
@@ -414,9 +361,7 @@ class DeploymentService:
             if source is None:
                 raise InvalidInput("the fallback has no ledger entry to restore")
             target = self._entry(uow.session, source)
-        return self._restore(
-            actor, target, text, LedgerKind.FAILOVER, expected_version=expected_version or current.version
-        )
+        return self._restore(actor, target, text, kind, expected_version=expected_version or current.version)
 
     def _restore(
         self,
@@ -445,13 +390,11 @@ class DeploymentService:
         def work() -> LedgerEntry:
             with UnitOfWork(self.ctx) as uow:
                 db = uow.session
-                env = lock_environment(db, target.environment_id)
+                env = queries.lock_environment(db, target.environment_id)
                 pipeline = db.get(PipelineRow, target.pipeline_id)
                 version_row = db.get(PipelineVersionRow, target.version_id)
                 assert pipeline is not None and version_row is not None
-                origin = promotion_origin(db, target.id)
-                approvals = json.loads(origin.approvals_json) if origin is not None else []
-                policy = json.loads(origin.policy_json) if origin is not None else {}
+                origin = queries.promotion_origin(db, target.id)
                 entry, _pointer, superseded = move_pointer(
                     uow,
                     actor,
@@ -461,12 +404,9 @@ class DeploymentService:
                     kind=kind,
                     reason=reason,
                     rollback_to_entry_id=target.id,
-                    policy=policy,
-                    approvals=approvals,
-                    evidence={
-                        "restores_entry": target.id,
-                        "approved_in_entry": origin.id if origin else None,
-                    },
+                    policy=policy_record(origin),
+                    approvals=signature_records(origin),
+                    evidence=RestoreRecord(target.id, origin.id if origin else None),
                     expected_version=expected_version,
                 )
                 event = uow.record(
@@ -475,7 +415,7 @@ class DeploymentService:
                     object_type="deployment",
                     object_id=f"{env.name}/{pipeline.name}",
                     before={
-                        "version": version_numbers(db, [entry.previous_version_id]).get(
+                        "version": queries.version_numbers(db, [entry.previous_version_id]).get(
                             entry.previous_version_id or ""
                         ),
                         "version_id": entry.previous_version_id,
@@ -508,27 +448,12 @@ class DeploymentService:
         return result
 
 
-def promotion_origin(db: Session, entry_id: int) -> LedgerEntryRow | None:
-    """The promotion entry whose approvals put this entry's version there first (following rollbacks)."""
-    seen: set[int] = set()
-    row = db.get(LedgerEntryRow, entry_id)
-    while row is not None and row.kind != LedgerKind.PROMOTION.value and row.id not in seen:
-        seen.add(row.id)
-        row = db.get(LedgerEntryRow, row.rollback_to_entry_id) if row.rollback_to_entry_id else None
-    return row if row is not None and row.kind == LedgerKind.PROMOTION.value else None
-
-
-def deployed_map(db: Session) -> dict[int, dict[str, int]]:
-    rows = db.execute(
-        select(DeploymentRow.pipeline_id, EnvironmentRow.name, PipelineVersionRow.number)
-        .join(EnvironmentRow, EnvironmentRow.id == DeploymentRow.environment_id)
-        .join(PipelineVersionRow, PipelineVersionRow.id == DeploymentRow.version_id)
-        .order_by(EnvironmentRow.position)
-    ).all()
-    result: dict[int, dict[str, int]] = {}
-    for pipeline_id, env_name, number in rows:
-        result.setdefault(pipeline_id, {})[env_name] = number
-    return result
+def entries(db: Session, rows: Sequence[queries.LedgerRow]) -> builtins.list[LedgerEntry]:
+    """Ledger rows (from :func:`queries.ledger_rows`) as entries, with version numbers in one statement."""
+    numbers = queries.version_numbers(
+        db, [r[0].version_id for r in rows] + [r[0].previous_version_id for r in rows]
+    )
+    return [to_entry(row, env, name, numbers, ended) for row, env, name, ended in rows]
 
 
 def record_integrity_alarm(
@@ -536,13 +461,20 @@ def record_integrity_alarm(
 ) -> None:
     """The same alarm the registry raises when an artifact no longer matches (read by the alert gate)."""
     with UnitOfWork(ctx) as uow:
-        uow.record(
-            Actor.system_actor("registry"),
-            "artifact.integrity_failed",
-            object_type="pipeline_version",
-            object_id=f"{pipeline}/{label}",
-            outcome=Outcome.FAILED,
-            detail=f"{pipeline} {label}: {message}"[:2000],
-            after={"version_id": version_id, "expected_sha256": expected, "severity": "critical"},
-        )
+        integrity_alarm(uow, pipeline, version_id, label, expected, message)
         uow.commit()
+
+
+def integrity_alarm(
+    uow: UnitOfWork, pipeline: str, version_id: str, label: str, expected: str, message: str
+) -> None:
+    """:func:`record_integrity_alarm` inside the caller's transaction (which commits it)."""
+    uow.record(
+        Actor.system_actor("registry"),
+        "artifact.integrity_failed",
+        object_type="pipeline_version",
+        object_id=f"{pipeline}/{label}",
+        outcome=Outcome.FAILED,
+        detail=f"{pipeline} {label}: {message}"[:2000],
+        after={"version_id": version_id, "expected_sha256": expected, "severity": "critical"},
+    )

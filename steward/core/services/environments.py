@@ -6,6 +6,8 @@ import builtins
 
 from sqlalchemy import func, select
 
+from steward.core.adapters.db import queries
+from steward.core.adapters.db.mappers.environments import to_environment
 from steward.core.adapters.db.models import EnvironmentRow
 from steward.core.domain.accounts import Actor
 from steward.core.domain.environments import DEFAULT_ENVIRONMENTS, Environment
@@ -18,25 +20,17 @@ from steward.core.services.context import ServiceContext
 from steward.core.services.uow import UnitOfWork
 
 
-def to_environment(row: EnvironmentRow) -> Environment:
-    return Environment(row.id, row.name, Tier(row.tier), row.position, row.description, row.created_at)
-
-
 class EnvironmentService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
 
     def list(self) -> list[Environment]:
         with UnitOfWork(self.ctx, write=False) as uow:
-            rows = uow.session.scalars(select(EnvironmentRow).order_by(EnvironmentRow.position))
-            return [to_environment(row) for row in rows]
+            return [to_environment(row) for row in queries.ordered_environments(uow.session)]
 
     def get(self, name: str) -> Environment:
         with UnitOfWork(self.ctx, write=False) as uow:
-            row = uow.session.scalar(select(EnvironmentRow).where(EnvironmentRow.name == name))
-            if row is None:
-                raise NotFound(f"no environment named {name[:64]!r}")
-            return to_environment(row)
+            return to_environment(queries.environment_by_name(uow.session, name))
 
     def ensure_defaults(self, actor: Actor) -> builtins.list[Environment]:
         """Create Dev, Test and Prod when no environment exists yet (idempotent, audited)."""
@@ -78,9 +72,7 @@ class EnvironmentService:
         purpose = validate_label(description, "description", max_length=500, allow_empty=True)
         with UnitOfWork(self.ctx) as uow:
             self._refuse_clash(uow, label)
-            anchor = uow.session.scalar(select(EnvironmentRow).where(EnvironmentRow.name == after))
-            if anchor is None:
-                raise NotFound(f"no environment named {after[:64]!r}")
+            anchor = queries.environment_by_name(uow.session, after)
             following = uow.session.scalar(
                 select(func.min(EnvironmentRow.position)).where(EnvironmentRow.position > anchor.position)
             )

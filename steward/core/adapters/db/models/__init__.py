@@ -31,6 +31,7 @@ from steward.core.adapters.db.models.promotions import (
     SignoffPolicyRow,
 )
 from steward.core.adapters.db.models.registry import PipelineRow, PipelineVersionRow, ReferenceProfileRow
+from steward.core.adapters.db.models.service_levels import LoadTestRow, SlaTargetRow
 
 __all__ = [
     "AlertRow",
@@ -48,6 +49,7 @@ __all__ = [
     "JobRunRow",
     "LeaseRow",
     "LedgerEntryRow",
+    "LoadTestRow",
     "LoginThrottleRow",
     "MonitorRow",
     "PipelineRow",
@@ -59,6 +61,7 @@ __all__ = [
     "ReferenceProfileRow",
     "SessionRow",
     "SignoffPolicyRow",
+    "SlaTargetRow",
     "UTCDateTime",
     "UserRoleRow",
     "UserRow",

@@ -5,13 +5,19 @@ request carry a version column: SQLAlchemy adds ``WHERE version = :seen`` to
 every update, so an execution that raced another, or came from a stale page,
 updates nothing and fails instead of overwriting. The ledger and the
 approvals are append-only.
+
+Structured values (roles, the policy's seats and floors, the ledger's
+records) are JSON columns: SQLAlchemy encodes and decodes them, ``JSON`` on
+PostgreSQL, text holding JSON on SQLite; the columns keep their ``*_json`` names.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     Float,
@@ -37,10 +43,10 @@ class SignoffPolicyRow(Base):
     environment_id: Mapped[int] = mapped_column(
         ForeignKey("environments.id", ondelete="CASCADE"), primary_key=True
     )
-    required_json: Mapped[str] = mapped_column(Text)  # {"risk_officer": 1, ...}
+    required: Mapped[dict[str, int]] = mapped_column("required_json", JSON)  # {"risk_officer": 1, ...}
     approval_ttl_hours: Mapped[int] = mapped_column(Integer)
     auto_execute: Mapped[bool] = mapped_column(Boolean, default=False)
-    min_metrics_json: Mapped[str] = mapped_column(Text, default="{}")
+    min_metrics: Mapped[dict[str, float]] = mapped_column("min_metrics_json", JSON, default=dict)
     max_regression_pct: Mapped[float | None] = mapped_column(Float, nullable=True)
     require_load_test: Mapped[bool] = mapped_column(Boolean, default=False)
     require_no_critical_alert: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -88,7 +94,7 @@ class PromotionApprovalRow(Base):
     )
     approver: Mapped[str] = mapped_column(String(64), index=True)
     approver_name: Mapped[str] = mapped_column(String(200), default="")
-    roles_json: Mapped[str] = mapped_column(Text)
+    roles: Mapped[list[str]] = mapped_column("roles_json", JSON)
     decision: Mapped[str] = mapped_column(String(16))
     comment: Mapped[str] = mapped_column(Text, default="")
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -145,8 +151,8 @@ class LedgerEntryRow(Base):
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
     artifact_sha256: Mapped[str] = mapped_column(String(64))
     data_digest: Mapped[str] = mapped_column(String(64))
-    policy_json: Mapped[str] = mapped_column(Text, default="{}")
-    approvals_json: Mapped[str] = mapped_column(Text, default="[]")
-    gates_json: Mapped[str] = mapped_column(Text, default="[]")
-    evidence_json: Mapped[str] = mapped_column(Text, default="{}")
+    policy: Mapped[dict[str, Any]] = mapped_column("policy_json", JSON, default=dict)
+    approvals: Mapped[list[dict[str, Any]]] = mapped_column("approvals_json", JSON, default=list)
+    gates: Mapped[list[dict[str, Any]]] = mapped_column("gates_json", JSON, default=list)
+    evidence: Mapped[dict[str, Any]] = mapped_column("evidence_json", JSON, default=dict)
     audit_seq: Mapped[int | None] = mapped_column(SEQ, nullable=True)

@@ -1,7 +1,7 @@
 """infrastructure: heartbeats and their history, probe readings, the worker lease, fenced job runs
 
 Revision ID: 0080
-Revises: 0006
+Revises: 0070
 Create Date: 2026-12-02 10:00:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0080"
-down_revision = "0006"
+down_revision = "0070"
 branch_labels = None
 depends_on = None
 
