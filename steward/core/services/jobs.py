@@ -224,11 +224,9 @@ class JobService:
             with self._running(self.get(run_id)):
                 try:
                     detail = work()
-                except (
-                    Exception
-                ) as problem:  # a job's failure is recorded, never lost, and never kills the worker
-                    if isinstance(problem, FencedOut):
-                        raise
+                except FencedOut:  # the lease moved on mid-run: the new leader owns the slot now
+                    raise
+                except Exception as problem:  # recorded, never lost, never kills the worker
                     self.finish(run_id, FAILED, f"{type(problem).__name__}: {problem}", fence=fence)
                 else:
                     self.finish(run_id, OK, detail, fence=fence)
