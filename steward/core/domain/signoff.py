@@ -265,7 +265,9 @@ def evaluate_policy(
     return PolicyResult(satisfied, counted, missing, tuple(ignored), holds_until, seats, short)
 
 
-_UNSEATED = frozenset({"not needed: the seats of their roles are filled", "holds no role this policy asks for"})
+_UNSEATED = frozenset(
+    {"not needed: the seats of their roles are filled", "holds no role this policy asks for"}
+)
 
 
 def _apply_floor(
