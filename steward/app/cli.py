@@ -95,6 +95,13 @@ class LazyGroup(click.Group):
 
     lazy: dict[str, str] = {  # noqa: RUF012 - class-level registry of command -> "module:attribute"
         "drift": "steward.app.commands.drift:drift_command",
+        # operations (issue 11): fail over and back, roll back, load tests, SLA targets
+        "failover": "steward.app.commands.deployments:failover_command",
+        "failback": "steward.app.commands.deployments:failback_command",
+        "rollback": "steward.app.commands.deployments:rollback_command",
+        "loadtest": "steward.app.commands.loadtest:loadtest_command",
+        "loadtests": "steward.app.commands.loadtest:loadtests_command",
+        "sla": "steward.app.commands.sla:sla_group",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     app_address: str = "localhost"
     scoring_port: Annotated[int, Field(ge=1, le=65535)] = 8600
     scoring_address: str = "127.0.0.1"
+    # The API key load tests present to the scoring service (one scoped to the environments tested).
+    loadtest_api_key: SecretStr | None = None
 
     # Sessions Steward controls (the Streamlit cookie alone cannot be revoked).
     session_idle_minutes: Annotated[int, Field(ge=1)] = 30

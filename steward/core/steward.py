@@ -26,12 +26,14 @@ from steward.core.services.deployments import DeploymentService
 from steward.core.services.environments import EnvironmentService
 from steward.core.services.infrastructure import InfrastructureService
 from steward.core.services.jobs import JobService
+from steward.core.services.loadtest import LoadTestService
 from steward.core.services.monitoring import MonitoringService
 from steward.core.services.overview import OverviewService
 from steward.core.services.predictions import PredictionLog
 from steward.core.services.promotions import PromotionService
 from steward.core.services.registry import PipelineService
 from steward.core.services.signals import SignalService
+from steward.core.services.sla import SlaService
 from steward.core.services.sso import GroupMappingService
 from steward.core.services.users import UserService
 
@@ -133,6 +135,16 @@ class Steward:
     def deployments(self) -> DeploymentService:
         """What serves where, the ledger, rollbacks and fail-overs."""
         return DeploymentService(self.ctx)
+
+    @cached_property
+    def sla(self) -> SlaService:
+        """The service-level targets of each deployment."""
+        return SlaService(self.ctx)
+
+    @cached_property
+    def loadtests(self) -> LoadTestService:
+        """Load tests of the scoring service, and their measurements (read by the load-test gate)."""
+        return LoadTestService(self.ctx)
 
     # ---- lifecycle ---------------------------------------------------------
     def upgrade_database(self) -> None:

@@ -14,6 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from steward.app.ui.charts_deployments import timeline_figure
+from steward.app.ui.deployment_controls import render_operations
 from steward.app.ui.evidence import CHART_CONFIG, missing_phrase, render_evidence
 from steward.app.ui.guard import attempt, require
 from steward.app.ui.text import md, plain, when
@@ -92,6 +93,7 @@ if serving:
     st.plotly_chart(timeline_figure(ledger, now, order), config=CHART_CONFIG, key="timeline")
 else:
     st.info("Nothing is deployed yet. Versions reach Dev, then Test, then Prod through promotion requests.")
+render_operations(steward, actor, serving)  # fail over and back, load tests
 
 # ---- requests in flight --------------------------------------------------------------------
 st.subheader("Promotion requests in flight")

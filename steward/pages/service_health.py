@@ -12,11 +12,12 @@ import pandas as pd
 import streamlit as st
 
 from steward.app.ui.guard import require
+from steward.app.ui.sla_form import render_sla_section, targets_line
 from steward.app.ui.text import md, plain, when
 from steward.core.domain.permissions import Action
 
 page = require(Action.VIEW_SERVICE_HEALTH)
-steward = page.steward
+steward, actor = page.steward, page.actor
 st.title("Service health")
 st.caption(
     "What a scoring service would serve in each environment, and the SLA it would be held to. "
@@ -76,8 +77,12 @@ for env in environments:
         st.caption(f"Nothing would be served in {md(env.name)}: no version is deployed here yet.")
     policy = policies.get(env.name)
     gate = (
-        " Its promotion policy asks for a passed load test at the SLA; that gate stays pending."
+        " Its promotion policy asks for a passed load test at this SLA."
         if policy is not None and policy.gates.require_load_test
         else ""
     )
-    st.caption(f"SLA: none configured for {md(env.name)} (Steward has no SLA setting yet).{gate}")
+    for d in here:
+        sla = steward.sla.get(env.name, d.pipeline_name)
+        st.caption(f"SLA of {md(d.pipeline_name)}: {md(targets_line(sla))}.{gate}")
+
+render_sla_section(steward, actor, environments)

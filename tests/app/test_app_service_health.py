@@ -1,4 +1,4 @@
-"""Service health shows what the core knows: what each environment would serve, and no invented SLA."""
+"""Service health shows what the core knows: what each environment would serve, and the SLA it is held to."""
 
 from __future__ import annotations
 
@@ -34,8 +34,13 @@ def test_each_environment_shows_what_it_would_serve_from_the_ledger(demo_steward
     environments = [env.name for env in demo_steward.environments.list()]
     assert [h.value for h in at.subheader] == [
         f"{env.name} · {env.tier.value} tier" for env in demo_steward.environments.list()
+    ] + ["SLA targets"]
+    rows = [
+        row
+        for frame in at.dataframe
+        if "Would serve" in frame.value
+        for row in frame.value.to_dict("records")
     ]
-    rows = [row for frame in at.dataframe for row in frame.value.to_dict("records")]
     assert [(r["Would serve"], r["Decided by"], r["Fallback"]) for r in rows] == [
         (
             f"{d.pipeline_name} v{d.version_number}",
@@ -56,7 +61,11 @@ def test_each_environment_shows_what_it_would_serve_from_the_ledger(demo_steward
     captions = [c.value for c in at.caption]
     for name in idle:
         assert f"Nothing would be served in {name}: no version is deployed here yet." in captions
-    assert sum(c.startswith("SLA: none configured") for c in captions) == len(environments)
+    # Each deployment names the targets the demo's operator set (none for Prod's idle deployment).
+    assert (
+        "SLA of credit\\-default: p95 ≤ 100 ms; p99 ≤ 250 ms; throughput ≥ 20 req/s; errors ≤ 1 % over 5 min."
+        in captions
+    )
     assert any("once the scoring service logs its requests" in i.value for i in at.info)
 
 

@@ -40,6 +40,7 @@ def as_user(browser: Browser, app: AppServer, username: str, page_title: str) ->
 
 def choose(page: Page, label: str, option: str) -> None:
     """Pick ``option`` in the Streamlit selectbox labelled ``label``, the way a person does."""
+    settle(page)  # a run still drawing (an expander just opened) closes the list as soon as it opens
     box = page.get_by_role("combobox", name=label, exact=True)
     if box.input_value() == option:  # already chosen: picking it again runs nothing
         return

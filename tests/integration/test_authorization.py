@@ -11,8 +11,10 @@ from sqlalchemy import text
 from test_promotions_support import authz_targets
 
 from steward.core.domain.accounts import Actor
+from steward.core.domain.loadtest import LoadPlan
 from steward.core.domain.permissions import Action, Tier, is_allowed
 from steward.core.domain.roles import Role
+from steward.core.domain.sla import SlaTargets
 from steward.core.errors import PermissionDenied, StewardError
 from steward.core.services.audit import AuditFilter
 from steward.core.steward import Steward
@@ -45,6 +47,12 @@ CALLS: dict[Action, Call] = {
     ),
     Action.FAILOVER: lambda s, a, t: s.deployments.failover(
         a, authz_targets(s)[t].environment, "toy-authz", "matrix check"
+    ),
+    Action.LOAD_TEST: lambda s, a, t: s.loadtests.request(
+        a, authz_targets(s)[t].environment, "toy-authz", LoadPlan(1, 1), target_url="http://127.0.0.1:9"
+    ),
+    Action.MANAGE_SLA: lambda s, a, t: (
+        authz_targets(s) and s.sla.set(a, "Dev", "toy-authz", SlaTargets(p95_ms=100))
     ),
     Action.MANAGE_MONITORS: lambda s, a, t: s.monitoring.add_monitor(
         a, pipeline="no-such-pipeline", environment="Dev", dataset="authz/data", window="rows:10"

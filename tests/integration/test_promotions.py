@@ -285,9 +285,7 @@ def test_gates_floor_and_champion(world):
     gates = {g.gate: g for g in s.promotions.evidence(test.id).gates}
     assert gates["floor:roc_auc"].status is GateStatus.FAILED
     assert gates["champion"].status is GateStatus.PASSED  # nothing serves yet
-    assert (
-        gates["load_test"].status is GateStatus.PENDING and "no scoring service" in gates["load_test"].detail
-    )
+    assert gates["load_test"].status is GateStatus.PENDING and "no SLA targets" in gates["load_test"].detail
     with pytest.raises(InvalidInput, match="gate"):
         s.promotions.execute(world["otto"], test.id)
     assert s.audit.recent(1)[0].outcome.value == "failed"

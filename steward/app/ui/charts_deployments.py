@@ -20,7 +20,12 @@ from steward.core.domain.promotions import LedgerEntry, LedgerKind, MetricRow, R
 
 CHALLENGER, CHAMPION, REFERENCE = "#1f5f8b", "#9aa5b1", "#c9d1d9"
 VERSION_COLORS = ("#1f5f8b", "#e07b39", "#4c9f70", "#8e6bb5", "#c44e52", "#7f7f7f", "#b8860b", "#17becf")
-KIND_PATTERN = {LedgerKind.PROMOTION: "", LedgerKind.ROLLBACK: "/", LedgerKind.FAILOVER: "x"}
+KIND_PATTERN = {
+    LedgerKind.PROMOTION: "",
+    LedgerKind.ROLLBACK: "/",
+    LedgerKind.FAILOVER: "x",
+    LedgerKind.FAILBACK: ".",
+}
 
 
 def _safe(value: object, limit: int = 60) -> str:

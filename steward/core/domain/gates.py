@@ -1,8 +1,9 @@
 """Gates an environment may require before a promotion executes, decided from evidence as plain data.
 
-Each gate answers passed, failed or pending (cannot be decided yet: a load
-test with no scoring service to test). Only ``passed`` lets a promotion
-through: a gate that cannot be shown to pass does not pass.
+Each gate answers passed, failed or pending (cannot be decided yet: no load
+test of the version has completed, or the target environment has no SLA
+targets). Only ``passed`` lets a promotion through: a gate that cannot be
+shown to pass does not pass.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from steward.core.domain.loadtest import LoadTestRun
 from steward.core.domain.registry import HIGHER_IS_BETTER
+from steward.core.domain.sla import SlaTargets, judge
 from steward.core.errors import InvalidInput
 
 METRIC_LABELS = {
@@ -124,7 +127,8 @@ class GateInputs:
     champion_metrics: Mapping[str, float | None] | None = None
     same_holdout: bool = True
     critical_alerts: tuple[str, ...] = ()
-    load_test: str | None = None  # None: no scoring service yet, so no load test to read
+    load_test: LoadTestRun | None = None  # the candidate's latest completed load test, if any
+    sla: SlaTargets | None = None  # the target environment's SLA for this pipeline, if set
 
 
 def _number(value: object) -> float | None:
@@ -180,6 +184,29 @@ def _champion(pct: float, inputs: GateInputs) -> GateResult:
     return GateResult("champion", title, GateStatus.PASSED if ok else GateStatus.FAILED, detail)
 
 
+def load_test_gate(run: LoadTestRun | None, targets: SlaTargets | None) -> GateResult:
+    """Passed when the candidate's latest load test is within the target environment's SLA."""
+    title = "load test at the SLA"
+    if targets is None or targets.empty:
+        return GateResult(
+            "load_test", title, GateStatus.PENDING, "no SLA targets are set here for this pipeline"
+        )
+    if run is None:
+        return GateResult(
+            "load_test", title, GateStatus.PENDING, "no load test of this version has completed yet"
+        )
+    where = (
+        f"load test #{run.id} in {run.environment_name} "
+        f"({run.plan.rps} req/s for {run.plan.duration_seconds} s)"
+    )
+    if run.other_answers:
+        detail = f"{run.other_answers} of {run.requests} answers came from another version or the fallback"
+        return GateResult("load_test", title, GateStatus.FAILED, f"{where}: {detail}")
+    verdict = judge(run.measurement, targets)
+    status = GateStatus.PASSED if verdict.within else GateStatus.FAILED
+    return GateResult("load_test", title, status, f"{where}: {verdict.summary()}")
+
+
 def evaluate_gates(policy: GatePolicy, inputs: GateInputs) -> tuple[GateResult, ...]:
     """The result of every gate the policy requires, in a stable order."""
     results = [
@@ -190,20 +217,7 @@ def evaluate_gates(policy: GatePolicy, inputs: GateInputs) -> tuple[GateResult, 
     if policy.max_regression_pct is not None:
         results.append(_champion(policy.max_regression_pct, inputs))
     if policy.require_load_test:
-        if inputs.load_test is None:
-            results.append(
-                GateResult("load_test", "load test at the SLA", GateStatus.PENDING, "no scoring service yet")
-            )
-        else:
-            passed = inputs.load_test == "passed"
-            results.append(
-                GateResult(
-                    "load_test",
-                    "load test at the SLA",
-                    GateStatus.PASSED if passed else GateStatus.FAILED,
-                    f"last load test: {inputs.load_test}",
-                )
-            )
+        results.append(load_test_gate(inputs.load_test, inputs.sla))
     if policy.require_no_critical_alert:
         if inputs.critical_alerts:
             shown = "; ".join(inputs.critical_alerts[:3])

@@ -5,8 +5,8 @@ rendered from it, so the three can never disagree. Environment-scoped actions
 are keyed by the environment's *tier*: renaming or adding environments (a
 Staging in the test tier) does not reopen the question of who may act there.
 Production actions are limited to operators and admins. An action joins the
-table with the service that enforces it (running a load test arrives with the
-scoring service), so no row promises a check nobody makes.
+table with the service that enforces it, so no row promises a check nobody
+makes.
 """
 
 from __future__ import annotations
@@ -47,11 +47,13 @@ class Action(StrEnum):
     EXECUTE_PROMOTION = "promotion.execute"
     ROLLBACK = "deployment.rollback"
     FAILOVER = "deployment.failover"
+    LOAD_TEST = "deployment.load_test"
     RETRAIN = "pipeline.retrain"
     RUN_BATCH = "batch.run"
     # Operations and governance
     MANAGE_ALERTS = "alert.manage"
     MANAGE_MONITORS = "monitor.manage"
+    MANAGE_SLA = "sla.manage"
     EXPORT_AUDIT = "audit.export"
     CHECKPOINT_AUDIT = "audit.checkpoint"
     MANAGE_USERS = "users.manage"
@@ -86,10 +88,12 @@ _LABELS: dict[Action, str] = {
     Action.EXECUTE_PROMOTION: "Deploy (execute a promotion)",
     Action.ROLLBACK: "Roll back",
     Action.FAILOVER: "Fail over to the fallback",
+    Action.LOAD_TEST: "Run a load test against the scoring service",
     Action.RETRAIN: "Retrain on production data",
     Action.RUN_BATCH: "Run a batch pipeline on production data",
     Action.MANAGE_ALERTS: "Acknowledge and resolve alerts",
     Action.MANAGE_MONITORS: "Set up drift and data-quality monitors",
+    Action.MANAGE_SLA: "Set service-level targets",
     Action.EXPORT_AUDIT: "Export the audit log",
     Action.CHECKPOINT_AUDIT: "Checkpoint the audit chain",
     Action.MANAGE_USERS: "Manage users and roles",
@@ -124,6 +128,7 @@ _GLOBAL: dict[Action, frozenset[Role]] = {
     Action.TRAIN_PIPELINE: frozenset({DS, AD}),
     Action.MANAGE_ALERTS: frozenset({OP, AD}),
     Action.MANAGE_MONITORS: frozenset({DS, OP, AD}),
+    Action.MANAGE_SLA: frozenset({OP, AD}),
     Action.EXPORT_AUDIT: frozenset({RO, AD}),
     Action.CHECKPOINT_AUDIT: frozenset({AD}),
     Action.MANAGE_USERS: frozenset({AD}),
@@ -152,6 +157,11 @@ _SCOPED: dict[Action, Mapping[Tier, frozenset[Role]]] = {
         Tier.PROD: frozenset({OP, AD}),
     },
     Action.FAILOVER: {
+        Tier.DEV: frozenset({DS, OP, AD}),
+        Tier.TEST: frozenset({DS, OP, AD}),
+        Tier.PROD: frozenset({OP, AD}),
+    },
+    Action.LOAD_TEST: {
         Tier.DEV: frozenset({DS, OP, AD}),
         Tier.TEST: frozenset({DS, OP, AD}),
         Tier.PROD: frozenset({OP, AD}),

@@ -73,6 +73,7 @@ class LedgerKind(StrEnum):
     PROMOTION = "promotion"
     ROLLBACK = "rollback"
     FAILOVER = "failover"
+    FAILBACK = "failback"  # back to the primary a fail-over replaced
 
 
 @dataclass(frozen=True)
@@ -212,6 +213,12 @@ class Deployment:
     ledger_entry_id: int
     request_id: int | None
     version: int
+    kind: LedgerKind = LedgerKind.PROMOTION  # how the version serving now got there
+
+    @property
+    def on_fallback(self) -> bool:
+        """Serving the fallback after a fail-over: failing back restores the primary."""
+        return self.kind is LedgerKind.FAILOVER and self.fallback_version_id is not None
 
 
 @dataclass(frozen=True)

@@ -270,26 +270,83 @@ class DeploymentService:
         expected_version: int | None = None,
     ) -> LedgerEntry:
         """Switch to the armed fallback (what served before); the current version becomes the fallback."""
+        return self._swap_to_fallback(
+            actor, environment, pipeline, reason, LedgerKind.FAILOVER, expected_version=expected_version
+        )
+
+    def failback(
+        self,
+        actor: Actor,
+        environment: str,
+        pipeline: str,
+        reason: str,
+        *,
+        expected_version: int | None = None,
+    ) -> LedgerEntry:
+        """After a fail-over, serve the primary again (a ``failback`` ledger entry; audited).
+
+        Only while the fallback serves because of a fail-over: otherwise there is
+        no primary to go back to, and a rollback is the way to choose a version.
+        """
+        return self._swap_to_fallback(
+            actor, environment, pipeline, reason, LedgerKind.FAILBACK, expected_version=expected_version
+        )
+
+    def rollback_target(self, environment: str, pipeline: str, to_version: int | None = None) -> LedgerEntry:
+        """The ledger entry a rollback restores: the newest that served ``to_version`` there, or, without
+        it, the newest that served a version other than the one serving now."""
+        current = next((d for d in self.serving(environment) if d.pipeline_name == pipeline), None)
+        if current is None:
+            raise NotFound(f"nothing serves {str(pipeline)[:100]} in {str(environment)[:64]}")
+        for entry in self.ledger(environment, pipeline):
+            if to_version is None and entry.version_id != current.version_id:
+                return entry
+            if to_version is not None and entry.version_number == to_version:
+                if entry.version_id == current.version_id:
+                    raise InvalidInput(f"{pipeline} v{to_version} already serves in {environment}")
+                return entry
+        if to_version is None:
+            raise InvalidInput(f"only v{current.version_number} ever served {pipeline} in {environment}")
+        raise InvalidInput(f"{pipeline} v{to_version} never served in {environment}, so it cannot come back")
+
+    def _swap_to_fallback(
+        self,
+        actor: Actor,
+        environment: str,
+        pipeline: str,
+        reason: str,
+        kind: LedgerKind,
+        *,
+        expected_version: int | None,
+    ) -> LedgerEntry:
         with UnitOfWork(self.ctx, write=False) as uow:
             env = queries.environment_by_name(uow.session, environment)
-            tier = Tier(env.tier)
-        authz.check(
+            tier, env_name = Tier(env.tier), env.name
+        what = "fail back" if kind is LedgerKind.FAILBACK else "fail over"
+        authz.check(  # failing back needs the same right as failing over
             self.ctx,
             actor,
             Action.FAILOVER,
             tier=tier,
             object_type="deployment",
             object_id=f"{str(environment)[:64]}/{str(pipeline)[:100]}",
-            what=f"fail over {str(pipeline)[:100]}",
+            what=f"for {str(pipeline)[:100]}",
         )
         text = validate_comment(reason, "reason")
         if not text:
-            raise InvalidInput("a fail-over needs a reason")
+            raise InvalidInput(f"a {what.replace(' ', '-')} needs a reason")
         current = next((d for d in self.serving(environment) if d.pipeline_name == pipeline), None)
         if current is None:
-            raise NotFound(f"nothing serves {str(pipeline)[:100]} in {env.name}")
+            raise NotFound(f"nothing serves {str(pipeline)[:100]} in {env_name}")
         if current.fallback_version_id is None:
-            raise InvalidInput(f"{pipeline} has no fallback armed in {env.name}")
+            raise InvalidInput(f"{pipeline} has no fallback armed in {env_name}")
+        if expected_version is not None and current.version != expected_version:
+            raise StaleState(f"what serves {pipeline} in {env_name} {STALE}")
+        if kind is LedgerKind.FAILBACK and not current.on_fallback:
+            raise InvalidInput(
+                f"{pipeline} v{current.version_number} in {env_name} is not a fallback serving after a "
+                "fail-over, so there is no primary to fail back to"
+            )
         with UnitOfWork(self.ctx, write=False) as uow:
             source = uow.session.scalar(
                 select(LedgerEntryRow.id)
@@ -304,9 +361,7 @@ class DeploymentService:
             if source is None:
                 raise InvalidInput("the fallback has no ledger entry to restore")
             target = self._entry(uow.session, source)
-        return self._restore(
-            actor, target, text, LedgerKind.FAILOVER, expected_version=expected_version or current.version
-        )
+        return self._restore(actor, target, text, kind, expected_version=expected_version or current.version)
 
     def _restore(
         self,

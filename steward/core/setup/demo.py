@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from steward.core.domain.accounts import Actor
+from steward.core.domain.sla import SlaTargets
 from steward.core.errors import ConfigurationError
 from steward.core.steward import Steward
 
@@ -149,6 +150,7 @@ def seed_demo(
         version = steward.pipelines.train(actor, pipeline.name, importances=not quick)
         progress(f"  {pipeline.name} {version.label}: {_metrics(version.metrics)}")
     seed_promotions(steward, progress)
+    seed_service_levels(steward, progress)
     seed_monitors(steward, progress)
     for username, pipeline_name, environment, dataset, labels, id_column in DEMO_RETRAINING:
         progress(f"retraining {pipeline_name} on {dataset} with {labels} as {username}")
@@ -213,6 +215,32 @@ def seed_promotions(steward: Steward, progress: Progress = print) -> None:
             steward.promotions.approve(as_user(steward, signer), request.id, comment)
         if executor is not None:
             steward.promotions.execute(as_user(steward, executor), request.id)
+
+
+# SLA targets the operator sets: tighter the closer to customers (one record per request, on loopback
+# the scoring service answers in a few milliseconds, so these leave room without being meaningless).
+DEMO_SLAS: tuple[tuple[str, str, SlaTargets], ...] = (
+    ("credit-default", "Dev", SlaTargets(p95_ms=250, max_error_rate=0.05)),
+    (
+        "credit-default",
+        "Test",
+        SlaTargets(p95_ms=100, p99_ms=250, min_throughput_rps=20, max_error_rate=0.01),
+    ),
+    (
+        "credit-default",
+        "Prod",
+        SlaTargets(p50_ms=25, p95_ms=75, p99_ms=150, min_throughput_rps=50, max_error_rate=0.005),
+    ),
+    ("bike-demand", "Dev", SlaTargets(p95_ms=250, max_error_rate=0.05)),
+)
+
+
+def seed_service_levels(steward: Steward, progress: Progress = print) -> None:
+    """Otto sets each demo deployment's SLA targets (audited, as if typed on Service health)."""
+    otto = as_user(steward, "otto")
+    for pipeline, environment, targets in DEMO_SLAS:
+        progress(f"SLA of {pipeline} in {environment}: {'; '.join(targets.describe())}")
+        steward.sla.set(otto, environment, pipeline, targets)
 
 
 # (pipeline, environment, production data, window, time column, labels, id column, label column, mode)

@@ -16,9 +16,11 @@ from steward.core.adapters.db.mappers.promotions import holdout_fingerprint, to_
 from steward.core.adapters.db.models import EnvironmentRow, PipelineVersionRow
 from steward.core.domain.alerts import Alert
 from steward.core.domain.gates import GateInputs, evaluate_gates, higher_is_better
+from steward.core.domain.loadtest import LoadTestRun
 from steward.core.domain.promotions import EnvironmentPolicy, Evidence, MetricRow, PromotionRequest
 from steward.core.domain.registry import PRIMARY_METRIC
 from steward.core.domain.roles import Role
+from steward.core.domain.sla import SlaTargets
 from steward.core.services.promotions.signers import signoff_now
 
 
@@ -35,6 +37,8 @@ class EvidenceFacts:
     served_in: Mapping[int, datetime]  # environment id -> when the challenger first served there
     environments: tuple[EnvironmentRow, ...]
     roles_now: Mapping[str, frozenset[Role]]
+    load_test: LoadTestRun | None = None  # the challenger's latest completed load test
+    sla: SlaTargets | None = None  # the target environment's SLA for this pipeline
 
 
 def alert_lines(alerts: tuple[Alert, ...]) -> tuple[str, ...]:
@@ -81,7 +85,8 @@ def assemble_evidence(facts: EvidenceFacts, now: datetime) -> Evidence:
             champion_metrics=champion.metrics if champion else None,
             same_holdout=same,
             critical_alerts=alert_lines(facts.critical_alerts),
-            load_test=None,
+            load_test=facts.load_test,
+            sla=facts.sla,
         ),
     )
     signoff = signoff_now(request, policy, facts.roles_now, now)

@@ -25,8 +25,10 @@ from steward.core.adapters.db.models import (
 )
 from steward.core.domain.promotions import Evidence, PromotionRequest, RequestStatus
 from steward.core.services.alerting import unresolved_critical_by_pipeline
+from steward.core.services.loadtest import latest_load_tests
 from steward.core.services.promotions.evidence import EvidenceFacts, assemble_evidence
 from steward.core.services.promotions.signers import approver_roles_now, signers_of
+from steward.core.services.sla import sla_targets_many
 
 
 class PromotionReader:
@@ -108,6 +110,8 @@ class PromotionReader:
         alerts = unresolved_critical_by_pipeline(db, {pipelines[r.pipeline_id].name for r in rows})
         served = queries.served_in_many(db, {r.version_id for r in rows})
         roles_now = approver_roles_now(db, signers_of(requests))
+        load_tests = latest_load_tests(db, {r.version_id for r in rows})
+        slas = sla_targets_many(db, {(r.environment_id, r.pipeline_id) for r in rows})
         result = []
         for row, request in zip(rows, requests, strict=True):
             env, pipeline = envs[row.environment_id], pipelines[row.pipeline_id]
@@ -122,6 +126,8 @@ class PromotionReader:
                 served_in=served.get(row.version_id, {}),
                 environments=tuple(envs.values()),
                 roles_now=roles_now,
+                load_test=load_tests.get(row.version_id),
+                sla=slas.get((row.environment_id, row.pipeline_id)),
             )
             result.append(assemble_evidence(facts, self.now))
         return result

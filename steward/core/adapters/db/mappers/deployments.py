@@ -113,4 +113,5 @@ def to_deployment(
         ledger_entry_id=pointer.ledger_entry_id,
         request_id=entry.request_id if entry is not None else None,
         version=pointer.version,
+        kind=LedgerKind(entry.kind) if entry is not None else LedgerKind.PROMOTION,
     )

@@ -25,6 +25,7 @@ from steward.core.adapters.db.models.promotions import (
     SignoffPolicyRow,
 )
 from steward.core.adapters.db.models.registry import PipelineRow, PipelineVersionRow, ReferenceProfileRow
+from steward.core.adapters.db.models.service_levels import LoadTestRow, SlaTargetRow
 
 __all__ = [
     "AlertRow",
@@ -39,6 +40,7 @@ __all__ = [
     "GroupRoleMappingRow",
     "JobRunRow",
     "LedgerEntryRow",
+    "LoadTestRow",
     "LoginThrottleRow",
     "MonitorRow",
     "PipelineRow",
@@ -49,6 +51,7 @@ __all__ = [
     "ReferenceProfileRow",
     "SessionRow",
     "SignoffPolicyRow",
+    "SlaTargetRow",
     "UTCDateTime",
     "UserRoleRow",
     "UserRow",
