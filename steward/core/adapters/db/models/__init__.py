@@ -20,6 +20,7 @@ from steward.core.adapters.db.models.predictions import PredictionRow
 from steward.core.adapters.db.models.promotions import (
     DeploymentRow,
     LedgerEntryRow,
+    PolicyChangeRow,
     PromotionApprovalRow,
     PromotionRequestRow,
     SignoffPolicyRow,
@@ -45,6 +46,7 @@ __all__ = [
     "MonitorRow",
     "PipelineRow",
     "PipelineVersionRow",
+    "PolicyChangeRow",
     "PredictionRow",
     "PromotionApprovalRow",
     "PromotionRequestRow",
