@@ -129,3 +129,32 @@ def test_a_bad_or_taken_name_is_refused_in_one_escaped_line_and_nothing_is_renam
     assert "<" not in errors[0].replace("\\<", "")  # any quoted '<' is escaped, never read as HTML
     assert not at.success
     assert [e.name for e in steward.environments.list()] == ["Dev", "Test", "Prod"]
+
+
+def test_lowering_prod_on_the_page_waits_and_a_second_admin_applies_it(admin_app):
+    """Four eyes on Prod's rules, through the page: the proposer sees it wait, another admin applies it."""
+    from dataclasses import replace
+
+    at, steward = admin_app
+    root = steward.auth.resume(at.session_state["steward_token"])
+    prod = steward.promotions.policy("Prod")
+    lowered = replace(prod.gates, require_no_critical_alert=False)
+    change = steward.promotions.set_policy(root, "Prod", prod.signoff, lowered, reason="noisy alerts")
+    at.run()
+    assert not at.exception
+    texts = " ".join(m.value for m in at.markdown)
+    assert (
+        f"Change #{change.id} to **Prod**" in texts and "open critical alerts would no longer block" in texts
+    )
+    labels = [b.label for b in at.button]
+    assert f"Apply change #{change.id} to Prod" not in labels and "Withdraw" in labels  # not one's own
+
+    steward.users.create(
+        Actor.system_actor("test"), "second", roles=["admin"], password="a-long-test-password"
+    )
+    at.session_state["steward_token"] = steward.auth.login("second", "a-long-test-password").token
+    at.run()
+    next(b for b in at.button if b.label == f"Apply change #{change.id} to Prod").click().run()
+    assert not at.exception
+    assert [s.value for s in at.success] == [md(f"Policy change #{change.id} applied to Prod")]
+    assert not steward.promotions.policy("Prod").gates.require_no_critical_alert

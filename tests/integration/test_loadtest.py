@@ -7,6 +7,7 @@ The server is ``scoringstub`` (the predict endpoint's shape) until ``steward ser
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -14,7 +15,7 @@ from scoringstub import Behaviour, scoring_stub
 from test_promotions_support import build_world
 
 from steward.app.loadtest import launch, target_url
-from steward.core.domain.gates import GatePolicy, GateStatus
+from steward.core.domain.gates import GateStatus
 from steward.core.domain.loadtest import LoadPlan, LoadTestStatus, RowSource
 from steward.core.domain.sla import SlaTargets
 from steward.core.errors import InvalidInput, PermissionDenied, StaleState
@@ -86,7 +87,9 @@ def test_the_load_test_gate_reads_the_candidates_result_against_the_target_sla(w
     s = world.steward
     ada, otto = world["ada"], world["otto"]
     prod = s.promotions.policy("Prod")
-    s.promotions.set_policy(ada, "Prod", prod.signoff, GatePolicy(require_load_test=True))
+    s.promotions.set_policy(
+        ada, "Prod", prod.signoff, replace(prod.gates, require_load_test=True)
+    )  # stricter
     deployed(world, "Test")
     request = s.promotions.request(world["dana"], "toy", 1, "Prod", "to customers")
 

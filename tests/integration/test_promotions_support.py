@@ -16,7 +16,9 @@ import pandas as pd
 from steward.core.domain.accounts import Actor
 from steward.core.domain.gates import GatePolicy
 from steward.core.domain.permissions import Tier
+from steward.core.domain.policy_rules import PolicyChange
 from steward.core.domain.registry import PipelineVersion
+from steward.core.domain.roles import Role
 from steward.core.domain.signoff import SignoffPolicy
 from steward.core.steward import Steward
 from testkit import add_user, sign_in
@@ -152,20 +154,33 @@ def authz_targets(steward: Steward) -> dict[Tier, TierTargets]:
     if cached is not None:
         return cached  # type: ignore[no-any-return]
     system = Actor.system_actor("authz-setup")
+    second_admin = Actor.system_actor("authz-setup-second-admin")  # lowering Prod's policy takes two
     train_versions(steward, system, 2, name="toy-authz")
+    for name, roles in (("authz-signer-ds", ("data_scientist",)), ("authz-signer-ro", ("risk_officer",))):
+        add_user(steward, name, *roles)
+    signers = [sign_in(steward, "authz-signer-ds"), sign_in(steward, "authz-signer-ro")]
     for policy in steward.promotions.policies():
-        steward.promotions.set_policy(
+        prod = policy.tier is Tier.PROD  # production keeps its floor: two people sign
+        wanted = {Role.DATA_SCIENTIST: 1, Role.RISK_OFFICER: 1} if prod else {}
+        changed = steward.promotions.set_policy(
             system,
             policy.environment,
-            SignoffPolicy.build({}, approval_ttl=timedelta(hours=24)),
+            SignoffPolicy.build(wanted, approval_ttl=timedelta(hours=24)),
             GatePolicy(require_no_critical_alert=False),
         )
+        if isinstance(changed, PolicyChange):
+            steward.promotions.approve_policy_change(second_admin, changed.id)
     p = steward.promotions
     names = [env.name for env in steward.environments.list()]  # other tests may have added some
+    tiers = {env.name: Tier(env.tier) for env in steward.environments.list()}
     entries = {}
     for version, route in ((1, names), (2, names[:-1])):
         for env in route:
-            entry = p.execute(system, p.request(system, "toy-authz", version, env, "authz setup").id)
+            request = p.request(system, "toy-authz", version, env, "authz setup")
+            if tiers[env] is Tier.PROD:
+                for signer in signers:
+                    p.approve(signer, request.id, "authz setup")
+            entry = p.execute(system, request.id)
             if version == 1:
                 entries[env] = entry.id
     pending = {env: p.request(system, "toy-authz", 1, env, "pending").id for env in names[:-1]}

@@ -263,3 +263,59 @@ def test_path_rule():
     assert "Staging" in path_problem(envs, 3, {1, 2})
     assert path_problem(envs, 3, {5}) == ""
     assert path_problem(envs, 9, set()) == "unknown environment"
+
+
+# ---- who signs, not which account; voided signatures; the production floor -----------------------
+DS, BS, RO = Role.DATA_SCIENTIST, Role.BUSINESS_STAKEHOLDER, Role.RISK_OFFICER
+
+
+def _sig(name: str, *roles: Role, person: str = "", void: str = "") -> Signature:
+    return Signature(name, frozenset(roles), NOW - timedelta(hours=1), SUBJECT, person=person, void=void)
+
+
+def test_two_accounts_of_one_person_fill_one_seat():
+    policy = SignoffPolicy.build({DS: 2}, approval_ttl=timedelta(hours=24))
+    signatures = [_sig("dana", DS, person="p-dana"), _sig("dana.sso", DS, person="p-dana")]
+    result = evaluate_policy(policy, "req", signatures, NOW, subject=SUBJECT)
+    assert not result.satisfied and result.missing_count == 1
+    assert ("dana", "the same person as dana.sso: one seat a person") in result.ignored
+
+
+def test_the_requesters_other_account_never_counts():
+    policy = SignoffPolicy.build({DS: 1}, approval_ttl=timedelta(hours=24))
+    other = _sig("dana.local-2", DS, person="p-dana")
+    result = evaluate_policy(policy, "dana", [other], NOW, subject=SUBJECT, requester_person="p-dana")
+    assert not result.satisfied
+    assert result.ignored == (("dana.local-2", "signed from another account of the requester"),)
+
+
+def test_a_void_signature_says_why_and_never_counts():
+    policy = SignoffPolicy.build({RO: 1}, approval_ttl=timedelta(hours=24))
+    result = evaluate_policy(
+        policy, "req", [_sig("rick", RO, void="void: rick was deactivated")], NOW, subject=SUBJECT
+    )
+    assert not result.satisfied and result.ignored == (("rick", "void: rick was deactivated"),)
+
+
+def test_the_floor_asks_for_two_people_whatever_the_policy_says():
+    empty = SignoffPolicy.build({}, approval_ttl=timedelta(hours=24), auto_execute=True)
+    none = evaluate_policy(empty, "req", [], NOW, subject=SUBJECT, min_people=2)
+    assert not none.satisfied and none.short_of_floor == 2
+    assert none.missing_roles() == frozenset({DS, BS, RO})
+    one = evaluate_policy(empty, "req", [_sig("sam", DS)], NOW, subject=SUBJECT, min_people=2)
+    assert not one.satisfied and one.short_of_floor == 1 and one.counted == (("sam", DS),)
+    same_person = [_sig("sam", DS, person="p"), _sig("sam2", BS, person="p")]
+    assert not evaluate_policy(empty, "req", same_person, NOW, subject=SUBJECT, min_people=2).satisfied
+    two = evaluate_policy(
+        empty, "req", [_sig("sam", DS), _sig("bea", BS)], NOW, subject=SUBJECT, min_people=2
+    )
+    assert two.satisfied and dict(two.counted) == {"sam": DS, "bea": BS} and two.ignored == ()
+
+
+def test_the_floor_adds_nothing_where_the_policy_already_asks_for_more():
+    prod = SignoffPolicy.build({DS: 1, BS: 1, RO: 1}, approval_ttl=timedelta(hours=24))
+    result = evaluate_policy(prod, "req", [_sig("sam", DS)], NOW, subject=SUBJECT, min_people=2)
+    assert (
+        result.short_of_floor == 0
+        and result.describe_missing() == "1 business stakeholder and 1 risk officer"
+    )

@@ -8,14 +8,16 @@ validates, detects an edit from a stale page and audits before and after.
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 
 import pandas as pd
 import streamlit as st
 
-from steward.app.ui.guard import flash
+from steward.app.ui.guard import attempt, flash
 from steward.app.ui.text import md, plain, when
 from steward.core.domain.accounts import Actor
 from steward.core.domain.gates import METRIC_LABELS, GatePolicy, higher_is_better
+from steward.core.domain.policy_rules import PolicyChange
 from steward.core.domain.promotions import EnvironmentPolicy
 from steward.core.domain.signoff import APPROVER_ORDER, MAX_PER_ROLE, SignoffPolicy
 from steward.core.errors import StewardError
@@ -45,6 +47,46 @@ def policy_table(policies: list[EnvironmentPolicy]) -> pd.DataFrame:
     )
 
 
+def render_policy_changes(steward: Steward, actor: Actor) -> None:
+    """Proposed lowerings of production policies: a second admin approves or rejects each (four eyes)."""
+    pending = steward.promotions.policy_changes(pending_only=True)
+    if not pending:
+        return
+    st.markdown("**Waiting for a second admin**")
+    st.caption(
+        "A change that makes a production policy easier to satisfy applies only once another admin "
+        "approves it; whoever proposed it can withdraw it."
+    )
+    for change in pending:
+        with st.container(border=True):
+            st.markdown(
+                f"Change #{change.id} to **{md(change.environment)}**, proposed by {md(change.proposed_by)} "
+                f"on {when(change.proposed_at)} (lapses {when(change.expires_at)}): it would ask for "
+                f"{md(change.signoff.describe())}."
+            )
+            for line in change.lowers:
+                st.markdown(f"- {md(line)}")
+            if change.reason:
+                st.caption(f"Why: {plain(change.reason)}")
+            own = change.proposed_by == actor.username
+            comment = st.text_input("Comment", key=f"{KEY}_change_comment_{change.id}")
+            approve, reject, _ = st.columns([1, 1, 3])
+            if not own and approve.button(
+                f"Apply change #{change.id} to {change.environment}",
+                type="primary",
+                key=f"{KEY}_apply_{change.id}",
+            ):
+                attempt(
+                    partial(steward.promotions.approve_policy_change, actor, change.id, comment),
+                    lambda c: f"Policy change #{c.id} applied to {c.environment}",
+                )
+            if reject.button("Withdraw" if own else "Reject", key=f"{KEY}_reject_{change.id}"):
+                attempt(
+                    partial(steward.promotions.reject_policy_change, actor, change.id, comment),
+                    lambda c: f"Policy change #{c.id} {c.status.value}",
+                )
+
+
 def render_policy_editor(steward: Steward, actor: Actor) -> None:
     """Show every environment's policy and edit one (admins; the service enforces it)."""
     policies = steward.promotions.policies()
@@ -54,6 +96,7 @@ def render_policy_editor(steward: Steward, actor: Actor) -> None:
         "recorded in the audit log with the policy before and after."
     )
     st.dataframe(policy_table(policies), hide_index=True)
+    render_policy_changes(steward, actor)
     if not policies:
         return
     names = [p.environment for p in policies]
@@ -129,8 +172,8 @@ def render_policy_editor(steward: Steward, actor: Actor) -> None:
         "A passed load test at the environment's SLA",
         value=policy.gates.require_load_test,
         key=f"{prefix}_load",
-        help="There is no scoring service yet: while this is on, the gate stays pending and blocks "
-        "deployments.",
+        help="The candidate's latest load test against the scoring service must meet this environment's "
+        "SLA targets; while none is set or no test ran, the gate is pending and blocks deploying.",
     )
     alerts = st.checkbox(
         "No open critical alert on the pipeline",
@@ -156,5 +199,12 @@ def render_policy_editor(steward: Steward, actor: Actor) -> None:
         except StewardError as problem:
             st.error(md(str(problem), limit=1000))
             return
-        flash(f"Policy of {saved.environment} saved: {saved.signoff.describe()}")
+        if isinstance(saved, PolicyChange):
+            flash(
+                f"Lowering the policy of {saved.environment} waits for a second admin (change #{saved.id}): "
+                + "; ".join(saved.lowers),
+                "info",
+            )
+        else:
+            flash(f"Policy of {saved.environment} saved: {saved.signoff.describe()}")
         st.rerun()

@@ -180,10 +180,16 @@ def blocks(cert: Certificate) -> list[Block]:
                 for seq, action, actor, at, digest in cert.audit
             ),
             note=(
-                "Each event's hash was recomputed from its stored content and matches; "
+                "Each event's hash was recomputed from its stored content and matches, and each "
+                "signature names the request, approver, roles and artifact digest its event records; "
                 "`steward audit verify` checks that these events are linked into the whole chain."
                 if cert.chain_ok
-                else "WARNING: an event listed here is missing or no longer matches its hash."
+                else "WARNING: "
+                + (
+                    "; ".join(cert.mismatches)
+                    if cert.mismatches
+                    else "an event listed here is missing or no longer matches its hash."
+                )
             ),
         )
     )

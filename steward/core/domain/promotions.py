@@ -121,6 +121,13 @@ class Approval:
     artifact_sha256: str
     environment_id: int
     audit_seq: int | None
+    voided_roles: frozenset[Role] = frozenset()  # roles this signature no longer counts for, for good
+    void_reason: str = ""  # set once no role is left: the signature is void and stays void
+
+    @property
+    def standing_roles(self) -> frozenset[Role]:
+        """The roles signed with that have not been voided since."""
+        return self.roles - self.voided_roles
 
     def record(self, counted_as: Role | None = None, not_counted_because: str = "") -> SignatureRecord:
         """As the ledger and the certificate keep it, with the seat it filled at execution."""
@@ -468,6 +475,7 @@ class Certificate:
     audit: tuple[tuple[int, str, str, str, str], ...]  # seq, action, actor, occurred_at ISO, hash
     issued_at: datetime
     chain_ok: bool
+    mismatches: tuple[str, ...] = ()  # signatures that do not stand on their own audit events
 
 
 def default_policy(tier: Tier) -> tuple[SignoffPolicy, GatePolicy]:

@@ -11,7 +11,13 @@ function so it can be checked against an independent oracle:
 - one person fills at most one required seat, even holding several roles:
   seats are assigned by a maximum bipartite matching, so a person with two
   roles is put where they are needed;
-- per person, only their latest valid approval is considered.
+- per person, only their latest valid approval is considered, and a person
+  is who signed, not which account: two accounts of one person fill one seat
+  at most, and the requester's other accounts never count;
+- a signature voided (its approver deactivated or a role removed, or its audit
+  event missing or not matching) stays void: the reason travels with it;
+- a production environment needs at least ``min_people`` distinct people
+  besides the requester, whatever its stored policy says (the floor).
 """
 
 from __future__ import annotations
@@ -112,12 +118,22 @@ class Binding:
 
 @dataclass(frozen=True)
 class Signature:
-    """An approval as the policy sees it. ``roles``: approver roles held when signing and still held now."""
+    """An approval as the policy sees it. ``roles``: approver roles held when signing and still held now.
+
+    ``person``: who signed (accounts linked to one person share it; defaults to
+    the account); ``void``: why this signature no longer counts, if it does not.
+    """
 
     approver: str
     roles: frozenset[Role]
     signed_at: datetime
     binding: Binding
+    person: str = ""
+    void: str = ""
+
+    @property
+    def who(self) -> str:
+        return self.person or self.approver
 
 
 @dataclass(frozen=True)
@@ -128,24 +144,34 @@ class PolicyResult:
     ignored: tuple[tuple[str, str], ...] = ()
     holds_until: datetime | None = None
     seats: tuple[Role, ...] = field(default=(), repr=False)
+    short_of_floor: int = 0  # more distinct people the production floor asks for, beyond the seats
 
     @property
     def missing_count(self) -> int:
-        return sum(count for _, count in self.missing)
+        return sum(count for _, count in self.missing) + self.short_of_floor
 
     def describe_missing(self) -> str:
         """'1 business stakeholder and 1 risk officer' (empty when satisfied)."""
-        return (
-            join_phrases([role_phrase(role, count) for role, count in self.missing]) if self.missing else ""
-        )
+        parts = [role_phrase(role, count) for role, count in self.missing]
+        if self.short_of_floor:
+            more = "1 more person" if self.short_of_floor == 1 else f"{self.short_of_floor} more people"
+            parts.append(f"{more} with any approver role (production needs two people besides the requester)")
+        return join_phrases(parts) if parts else ""
 
     def missing_roles(self) -> frozenset[Role]:
-        return frozenset(role for role, _ in self.missing)
+        roles = frozenset(role for role, _ in self.missing)
+        return roles | APPROVERS if self.short_of_floor else roles
 
 
-def _why_void(signature: Signature, requester: str, subject: Binding, ttl: timedelta, now: datetime) -> str:
-    if signature.approver == requester:
-        return "the requester cannot approve their own request"
+def _why_void(
+    signature: Signature, requesters: frozenset[str], subject: Binding, ttl: timedelta, now: datetime
+) -> str:
+    if signature.void:
+        return signature.void
+    if signature.approver in requesters or signature.who in requesters:
+        if signature.approver in requesters:
+            return "the requester cannot approve their own request"
+        return "signed from another account of the requester"
     if signature.binding != subject:
         if signature.binding.artifact_sha256 != subject.artifact_sha256:
             return "given for a different artifact digest"
@@ -184,24 +210,35 @@ def evaluate_policy(
     now: datetime,
     *,
     subject: Binding,
+    requester_person: str = "",
+    min_people: int = 0,
 ) -> PolicyResult:
-    """Does ``approvals`` satisfy ``policy`` for ``subject`` at ``now``? Names what is still missing."""
+    """Does ``approvals`` satisfy ``policy`` for ``subject`` at ``now``? Names what is still missing.
+
+    ``requester_person``: the person behind the requesting account (so their
+    other accounts never count); ``min_people``: the floor of distinct people
+    besides the requester (2 for production, whatever the stored policy says).
+    """
+    requesters = frozenset(name for name in (requester, requester_person) if name)
     ignored: list[tuple[str, str]] = []
-    latest: dict[str, Signature] = {}
+    latest: dict[str, Signature] = {}  # person -> their latest valid signature
     for signature in sorted(approvals, key=lambda s: (s.signed_at, s.approver)):
-        reason = _why_void(signature, requester, subject, policy.approval_ttl, now)
+        reason = _why_void(signature, requesters, subject, policy.approval_ttl, now)
         if reason:
             ignored.append((signature.approver, reason))
             continue
-        latest[signature.approver] = signature  # later valid signatures replace earlier ones
+        earlier = latest.get(signature.who)
+        if earlier is not None and earlier.approver != signature.approver:
+            ignored.append((earlier.approver, f"the same person as {signature.approver}: one seat a person"))
+        latest[signature.who] = signature  # later valid signatures replace earlier ones
     wanted = set(policy.counts)
     candidates: list[tuple[str, frozenset[Role]]] = []
-    for name, signature in sorted(latest.items(), key=lambda item: (item[1].signed_at, item[0])):
+    for _person, signature in sorted(latest.items(), key=lambda item: (item[1].signed_at, item[0])):
         useful = signature.roles & wanted
         if useful:
-            candidates.append((name, frozenset(useful)))
+            candidates.append((signature.approver, frozenset(useful)))
         else:
-            ignored.append((name, "holds no role this policy asks for"))
+            ignored.append((signature.approver, "holds no role this policy asks for"))
     seats = policy.seats
     owner = _match(candidates, seats)
     counted = tuple((candidates[owner[seat]][0], seats[seat]) for seat in sorted(owner))
@@ -216,8 +253,45 @@ def evaluate_policy(
         if seat not in owner:
             missing_by_role[role] = missing_by_role.get(role, 0) + 1
     missing = tuple((role, missing_by_role[role]) for role, _ in policy.required if role in missing_by_role)
-    satisfied = not missing
+    counted, short = _apply_floor(counted, missing, latest, min_people)
+    seated = {name for name, _ in counted}
+    floor_seated = seated - {name for name, _ in counted[: len(counted) - len(seated)]}
+    ignored = [(name, why) for name, why in ignored if not (name in floor_seated and why in _UNSEATED)]
+    satisfied = not missing and not short
     holds_until = None
     if satisfied and counted:
-        holds_until = min(latest[name].signed_at for name, _ in counted) + policy.approval_ttl
-    return PolicyResult(satisfied, counted, missing, tuple(ignored), holds_until, seats)
+        by_account = {s.approver: s for s in latest.values()}
+        holds_until = min(by_account[name].signed_at for name, _ in counted) + policy.approval_ttl
+    return PolicyResult(satisfied, counted, missing, tuple(ignored), holds_until, seats, short)
+
+
+_UNSEATED = frozenset(
+    {"not needed: the seats of their roles are filled", "holds no role this policy asks for"}
+)
+
+
+def _apply_floor(
+    counted: tuple[tuple[str, Role], ...],
+    missing: tuple[tuple[Role, int], ...],
+    latest: Mapping[str, Signature],
+    min_people: int,
+) -> tuple[tuple[tuple[str, Role], ...], int]:
+    """Seat further valid signers until ``min_people`` distinct people count; how many are still short.
+
+    Only matters when the stored policy asks for fewer people than the floor
+    (a production policy lowered below it, e.g. by a forged row): the floor
+    still holds, and anyone holding an approver role fills it.
+    """
+    if len(counted) >= min_people:
+        return counted, 0
+    seated = {name for name, _ in counted}
+    extra = [
+        (s.approver, min(s.roles & APPROVERS, key=APPROVER_ORDER.index))
+        for s in sorted(latest.values(), key=lambda s: (s.signed_at, s.approver))
+        if s.approver not in seated and s.roles & APPROVERS
+    ]
+    needed = min_people - len(counted)
+    if missing:  # the policy's own seats come first; the floor is reported beyond them
+        return counted, max(0, needed - sum(count for _, count in missing))
+    counted = (*counted, *extra[:needed])
+    return counted, max(0, min_people - len(counted))

@@ -93,13 +93,20 @@ class VerifyResult:
     checkpoint: Checkpoint | None
     checkpoint_problem: str = ""
     head_problem: str = ""
+    signature_problems: tuple[str, ...] = ()  # approvals that do not stand on their own audit event
 
     @property
     def ok(self) -> bool:
-        return self.chain.ok and not self.checkpoint_problem and not self.head_problem
+        return (
+            self.chain.ok
+            and not self.checkpoint_problem
+            and not self.head_problem
+            and not self.signature_problems
+        )
 
     def summary(self) -> str:
         lines = [self.chain.summary()]
+        lines += [f"signature NOT BACKED by its audit event: {line}" for line in self.signature_problems]
         if self.head_problem:
             lines.append(f"audit head BROKEN: {self.head_problem}")
         if self.checkpoint is None:
@@ -227,7 +234,10 @@ class AuditService:
             problem = ""
             if checkpoint is not None:
                 problem = self._compare(uow, checkpoint, report)
-        return VerifyResult(report, checkpoint, problem, head_problem)
+        from steward.core.services.promotions.integrity import signature_problems  # the promotions room
+
+        signatures = tuple(signature_problems(self.ctx))
+        return VerifyResult(report, checkpoint, problem, head_problem, signatures)
 
     def _compare(self, uow: UnitOfWork, checkpoint: Checkpoint, report: ChainReport) -> str:
         if not checkpoint.signature_valid(self._key):

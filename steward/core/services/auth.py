@@ -34,6 +34,7 @@ from steward.core.domain.throttle import SOURCE_KEY_PREFIX, Counter, ThrottlePol
 from steward.core.errors import AuthenticationFailed, InvalidInput, NotFound
 from steward.core.services import authz
 from steward.core.services.context import ServiceContext
+from steward.core.services.promotions.voiding import void_lapsed_signatures
 from steward.core.services.roles_lookup import effective_roles
 from steward.core.services.uow import UnitOfWork
 
@@ -355,6 +356,8 @@ class AuthService:
         )
         uow.session.add(row)
         uow.session.flush()
+        if groups is not None:  # the identity provider's groups decide mapped roles from now on
+            void_lapsed_signatures(uow, Actor.system_actor("sso-groups"), [user.username])
         return row
 
     def _actor(self, uow: UnitOfWork, user: UserRow, session_row: SessionRow) -> Actor:

@@ -12,6 +12,7 @@ from steward.core.domain.roles import Role, parse_role
 from steward.core.errors import AlreadyExists, NotFound
 from steward.core.services import authz
 from steward.core.services.context import ServiceContext
+from steward.core.services.promotions.voiding import void_lapsed_signatures
 from steward.core.services.uow import UnitOfWork
 
 
@@ -80,4 +81,5 @@ class GroupMappingService:
                 object_id=str(mapping_id),
                 before=before,
             )
+            void_lapsed_signatures(uow, actor)  # everyone who signed through that group loses it for good
             uow.commit()

@@ -17,6 +17,7 @@ from steward.core.domain.roles import Role, parse_roles
 from steward.core.errors import AlreadyExists, InvalidInput, NotFound, StaleState
 from steward.core.services import authz
 from steward.core.services.context import ServiceContext
+from steward.core.services.promotions.voiding import void_lapsed_signatures
 from steward.core.services.uow import UnitOfWork
 
 
@@ -141,6 +142,9 @@ class UserService:
                 before=before.snapshot(),
                 after=after.snapshot(),
             )
+            void_lapsed_signatures(
+                uow, actor, [row.username]
+            )  # a removed role voids its signatures, for good
             uow.commit()
         return after
 
@@ -171,6 +175,8 @@ class UserService:
                 after=after.snapshot(),
                 detail="" if active else f"{ended} open session(s) ended",
             )
+            if not active:
+                void_lapsed_signatures(uow, actor, [row.username])  # reactivating later revives none
             uow.commit()
         return after
 

@@ -70,6 +70,15 @@ def users_by_name(db: Session, usernames: Collection[str]) -> dict[str, UserRow]
     return {u.username: u for u in db.scalars(select(UserRow).where(UserRow.username.in_(usernames)))}
 
 
+def persons_of(db: Session, usernames: Collection[str]) -> dict[str, str]:
+    """account -> the person behind it; accounts linked to one person give the same key.
+
+    Every account is its own person until identity links exist (the SSO sign-in
+    that matches an existing person links the accounts).
+    """
+    return {name: name for name in usernames}
+
+
 def latest_sessions(db: Session, user_ids: Collection[int]) -> dict[int, SessionRow]:
     """user id -> their most recent session (whose SSO groups say what their mapped roles are now)."""
     if not user_ids:

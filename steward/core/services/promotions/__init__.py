@@ -27,6 +27,7 @@ import builtins
 
 from steward.core.domain.accounts import Actor
 from steward.core.domain.gates import GatePolicy
+from steward.core.domain.policy_rules import PolicyChange
 from steward.core.domain.promotions import (
     Approval,
     ApprovalsBoard,
@@ -46,6 +47,7 @@ from steward.core.services.promotions import (
     certificates,
     decisions,
     execution,
+    integrity,
     policies,
     reads,
     requesting,
@@ -81,14 +83,32 @@ class PromotionService:
         gates: GatePolicy,
         *,
         expected_version: int | None = None,
-    ) -> EnvironmentPolicy:
+        reason: str = "",
+    ) -> EnvironmentPolicy | PolicyChange:
         """Change an environment's sign-off policy and gates (admins; audited with before and after).
 
-        Pending requests are judged by the policy in force when they execute.
+        Pending requests are judged by the policy in force when they execute. Lowering a
+        production policy returns a pending :class:`PolicyChange` that a second admin decides.
         """
         return policies.set_policy(
-            self.ctx, actor, environment, signoff, gates, expected_version=expected_version
+            self.ctx, actor, environment, signoff, gates, expected_version=expected_version, reason=reason
         )
+
+    def policy_changes(self, *, pending_only: bool = False) -> builtins.list[PolicyChange]:
+        """Proposed lowerings of production policies, newest first."""
+        return policies.policy_changes(self.ctx, pending_only=pending_only)
+
+    def approve_policy_change(self, actor: Actor, change_id: int, comment: str = "") -> PolicyChange:
+        """A second admin applies a proposed lowering (never the admin who proposed it)."""
+        return policies.decide_change(self.ctx, actor, change_id, approve=True, comment=comment)
+
+    def reject_policy_change(self, actor: Actor, change_id: int, comment: str = "") -> PolicyChange:
+        """Another admin rejects a proposal; its proposer withdraws it the same way."""
+        return policies.decide_change(self.ctx, actor, change_id, approve=False, comment=comment)
+
+    def signature_problems(self) -> builtins.list[str]:
+        """Approvals that do not stand on their own audit event (what `steward audit verify` reports)."""
+        return integrity.signature_problems(self.ctx)
 
     # ---- reads -------------------------------------------------------------------------
     def get(self, request_id: int) -> PromotionRequest:

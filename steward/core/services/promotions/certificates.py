@@ -8,18 +8,17 @@ recomputed from its stored content.
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from steward.core.adapters.certificates import render_html, render_pdf
 from steward.core.adapters.db import queries
+from steward.core.adapters.db.mappers.audit import stored_events
 from steward.core.adapters.db.mappers.promotions import to_version_facts
-from steward.core.adapters.db.models import AuditEventRow, PipelineRow
-from steward.core.domain.audit import StoredEvent
+from steward.core.adapters.db.models import PipelineRow
 from steward.core.domain.promotions import Certificate, LedgerKind
 from steward.core.errors import InvalidInput
 from steward.core.services.context import ServiceContext
 from steward.core.services.deployments import entries
 from steward.core.services.promotions.reading import PromotionReader
+from steward.core.services.promotions.signers import approval_problems, hash_matches, signer_facts
 from steward.core.services.uow import UnitOfWork
 
 
@@ -39,29 +38,17 @@ def certificate(ctx: ServiceContext, entry_id: int) -> Certificate:
         seqs = sorted(
             {s for s in [request.audit_seq, entry.audit_seq, *(a.audit_seq for a in request.approvals)] if s}
         )
-        audit = []
-        intact = True
-        for row in db.scalars(
-            select(AuditEventRow).where(AuditEventRow.seq.in_(seqs)).order_by(AuditEventRow.seq)
-        ):
-            stored = StoredEvent(
-                row.seq,
-                row.event_id,
-                row.occurred_at,
-                row.actor,
-                row.action,
-                row.object_type,
-                row.object_id,
-                row.outcome,
-                row.before_json,
-                row.after_json,
-                row.detail,
-                row.source,
-                row.prev_hash,
-                row.hash,
-            )
-            intact = intact and stored.recomputed_hash() == row.hash
-            audit.append((row.seq, row.action, row.actor, row.occurred_at.isoformat(), row.hash))
+        events = stored_events(db, seqs)
+        audit = [
+            (e.seq, e.action, e.actor, e.occurred_at.isoformat(), e.hash) for _, e in sorted(events.items())
+        ]
+        intact = all(hash_matches(e) for e in events.values()) and len(events) == len(seqs)
+        signatures = approval_problems(request, signer_facts(db, [request]))
+        by_id = {a.id: a for a in request.approvals}
+        mismatches = tuple(
+            f"{by_id[approval_id].approver}'s signature: {problem}"
+            for approval_id, problem in signatures.items()
+        )
         return Certificate(
             entry=entry,
             request=request,
@@ -70,7 +57,8 @@ def certificate(ctx: ServiceContext, entry_id: int) -> Certificate:
             pipeline_owner=pipeline.owner,
             audit=tuple(audit),
             issued_at=ctx.clock.now(),
-            chain_ok=intact and len(audit) == len(seqs),
+            chain_ok=intact and not mismatches,
+            mismatches=mismatches,
         )
 
 

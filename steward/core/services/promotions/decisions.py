@@ -24,7 +24,8 @@ from steward.core.adapters.db.mappers.promotions import to_request
 from steward.core.adapters.db.models import PromotionApprovalRow, SignoffPolicyRow
 from steward.core.domain.accounts import Actor
 from steward.core.domain.names import validate_comment
-from steward.core.domain.permissions import APPROVERS, Action
+from steward.core.domain.permissions import APPROVERS, Action, Tier
+from steward.core.domain.policy_rules import roles_that_may_sign
 from steward.core.domain.promotions import (
     Decision,
     EnvironmentPolicy,
@@ -40,7 +41,7 @@ from steward.core.services.promotions import notices
 from steward.core.services.promotions.checks import check_open, read_before_change, verify_artifact
 from steward.core.services.promotions.execution import auto_execute
 from steward.core.services.promotions.reading import PromotionReader
-from steward.core.services.promotions.signers import approver_roles_now, signers_of, signoff_now
+from steward.core.services.promotions.signers import signer_facts, signoff_now
 from steward.core.services.uow import UnitOfWork
 
 
@@ -84,7 +85,7 @@ def decide(
             env = reader.environments()[row.environment_id]
             policy = to_policy(env, db.get(SignoffPolicyRow, env.id))
             held = authz.current_roles(db, actor) & APPROVERS
-            if not held & set(policy.signoff.counts):
+            if not held & roles_that_may_sign(Tier(env.tier), policy.signoff):
                 raise InvalidInput(
                     f"{env.name}'s policy asks for {policy.signoff.describe()}; your roles are not among them"
                     if policy.signoff.needs_approval
@@ -131,7 +132,7 @@ def decide(
             approval.audit_seq = event.seq
             db.flush()
             result = to_request(row, env, pipeline_name, numbers, (*current.approvals, to_approval(approval)))
-            signoff = signoff_now(result, policy, approver_roles_now(db, signers_of([result])), now)
+            signoff = signoff_now(result, policy, signer_facts(db, [result]), now)
             uow.commit()
             return result, policy, signoff
 
@@ -144,12 +145,12 @@ def decide(
 
 
 def _refuse_repeat(request: PromotionRequest, actor: Actor, policy: EnvironmentPolicy, now: datetime) -> None:
-    """One standing approval per person: a new one only once theirs expired or no longer binds."""
+    """One standing approval per person: a new one only once theirs expired, was voided or no longer binds."""
     previous = next(
         (
             a
             for a in reversed(request.approvals)
-            if a.approver == actor.username and a.decision is Decision.APPROVE
+            if a.approver == actor.username and a.decision is Decision.APPROVE and not a.void_reason
         ),
         None,
     )

@@ -19,9 +19,8 @@ from steward.core.domain.gates import GateInputs, evaluate_gates, higher_is_bett
 from steward.core.domain.loadtest import LoadTestRun
 from steward.core.domain.promotions import EnvironmentPolicy, Evidence, MetricRow, PromotionRequest
 from steward.core.domain.registry import PRIMARY_METRIC
-from steward.core.domain.roles import Role
 from steward.core.domain.sla import SlaTargets
-from steward.core.services.promotions.signers import signoff_now
+from steward.core.services.promotions.signers import SignerFacts, signoff_now
 
 
 @dataclass(frozen=True)
@@ -36,7 +35,7 @@ class EvidenceFacts:
     critical_alerts: tuple[Alert, ...]
     served_in: Mapping[int, datetime]  # environment id -> when the challenger first served there
     environments: tuple[EnvironmentRow, ...]
-    roles_now: Mapping[str, frozenset[Role]]
+    signers: SignerFacts
     load_test: LoadTestRun | None = None  # the challenger's latest completed load test
     sla: SlaTargets | None = None  # the target environment's SLA for this pipeline
 
@@ -89,7 +88,7 @@ def assemble_evidence(facts: EvidenceFacts, now: datetime) -> Evidence:
             sla=facts.sla,
         ),
     )
-    signoff = signoff_now(request, policy, facts.roles_now, now)
+    signoff = signoff_now(request, policy, facts.signers, now)
     by_id = {e.id: e for e in facts.environments}
     target = by_id[request.environment_id]
     earlier = [

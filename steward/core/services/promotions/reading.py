@@ -27,15 +27,15 @@ from steward.core.domain.promotions import Evidence, PromotionRequest, RequestSt
 from steward.core.services.alerting import unresolved_critical_by_pipeline
 from steward.core.services.loadtest import latest_load_tests
 from steward.core.services.promotions.evidence import EvidenceFacts, assemble_evidence
-from steward.core.services.promotions.signers import approver_roles_now, signers_of
+from steward.core.services.promotions.signers import EventCheck, hash_matches, signer_facts
 from steward.core.services.sla import sla_targets_many
 
 
 class PromotionReader:
     """Reads within one transaction (the caller's session); environments and pipelines are read once."""
 
-    def __init__(self, db: Session, now: datetime) -> None:
-        self.db, self.now = db, now
+    def __init__(self, db: Session, now: datetime, authentic: EventCheck = hash_matches) -> None:
+        self.db, self.now, self.authentic = db, now, authentic
         self._environments: dict[int, EnvironmentRow] | None = None
         self._pipelines: dict[int, PipelineRow] = {}
 
@@ -109,7 +109,7 @@ class PromotionReader:
         stored = queries.policy_rows(db)
         alerts = unresolved_critical_by_pipeline(db, {pipelines[r.pipeline_id].name for r in rows})
         served = queries.served_in_many(db, {r.version_id for r in rows})
-        roles_now = approver_roles_now(db, signers_of(requests))
+        signers = signer_facts(db, requests, self.authentic)
         load_tests = latest_load_tests(db, {r.version_id for r in rows})
         slas = sla_targets_many(db, {(r.environment_id, r.pipeline_id) for r in rows})
         result = []
@@ -125,7 +125,7 @@ class PromotionReader:
                 critical_alerts=tuple(alerts.get(pipeline.name, ())),
                 served_in=served.get(row.version_id, {}),
                 environments=tuple(envs.values()),
-                roles_now=roles_now,
+                signers=signers,
                 load_test=load_tests.get(row.version_id),
                 sla=slas.get((row.environment_id, row.pipeline_id)),
             )

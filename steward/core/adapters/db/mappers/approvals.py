@@ -29,6 +29,8 @@ def to_approval(row: PromotionApprovalRow) -> Approval:
         artifact_sha256=row.artifact_sha256,
         environment_id=row.environment_id,
         audit_seq=row.audit_seq,
+        voided_roles=known_roles(row.voided_roles or ()),
+        void_reason=row.void_reason or "",
     )
 
 

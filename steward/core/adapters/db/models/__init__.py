@@ -26,6 +26,7 @@ from steward.core.adapters.db.models.predictions import PredictionRow
 from steward.core.adapters.db.models.promotions import (
     DeploymentRow,
     LedgerEntryRow,
+    PolicyChangeRow,
     PromotionApprovalRow,
     PromotionRequestRow,
     SignoffPolicyRow,
@@ -54,6 +55,7 @@ __all__ = [
     "MonitorRow",
     "PipelineRow",
     "PipelineVersionRow",
+    "PolicyChangeRow",
     "PredictionRow",
     "ProbeSampleRow",
     "PromotionApprovalRow",

@@ -102,6 +102,32 @@ class PromotionApprovalRow(Base):
     artifact_sha256: Mapped[str] = mapped_column(String(64))
     environment_id: Mapped[int] = mapped_column(Integer)
     audit_seq: Mapped[int | None] = mapped_column(SEQ, nullable=True)
+    # A signature's voiding is a state, written when the approver loses a role or is deactivated: it
+    # stays void when the role comes back. ``voided_roles``: roles it no longer counts for.
+    voided_roles: Mapped[list[str]] = mapped_column(JSON, default=list)
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    void_reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class PolicyChangeRow(Base):
+    """A proposed change that lowers a production policy: it waits for a second admin (four eyes)."""
+
+    __tablename__ = "policy_changes"
+    __table_args__ = (Index("ix_policy_changes_pending", "environment_id", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    environment_id: Mapped[int] = mapped_column(ForeignKey("environments.id", ondelete="CASCADE"))
+    base_version: Mapped[int] = mapped_column(Integer)  # the policy version it was proposed against
+    proposed: Mapped[dict[str, Any]] = mapped_column(JSON)  # the policy as it would be
+    lowers: Mapped[list[str]] = mapped_column(JSON)  # what it makes easier, one line each
+    reason: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16))
+    proposed_by: Mapped[str] = mapped_column(String(200))
+    proposed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    decided_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    audit_seq: Mapped[int | None] = mapped_column(SEQ, nullable=True)
 
 
 class DeploymentRow(Base):
