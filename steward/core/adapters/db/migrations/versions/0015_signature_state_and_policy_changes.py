@@ -6,7 +6,7 @@ when the role comes back. ``policy_changes`` holds a proposed change that
 lowers a production policy until a second admin approves it.
 
 Revision ID: 0015
-Revises: 0070
+Revises: 0080
 Create Date: 2026-12-07 10:00:00.000000
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0015"
-down_revision = "0070"
+down_revision = "0080"
 branch_labels = None
 depends_on = None
 
