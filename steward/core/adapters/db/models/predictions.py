@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql import false
 
 from steward.core.adapters.db.models.base import Base, UTCDateTime
 
@@ -35,3 +36,7 @@ class PredictionRow(Base):
     features_json: Mapped[str] = mapped_column(Text)
     prediction: Mapped[float | None] = mapped_column(Float, nullable=True)
     output_json: Mapped[str] = mapped_column(Text)
+    # Online requests only (a batch row leaves latency empty): how long, how it ended, who answered.
+    latency_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default="ok", server_default="ok")  # ok | error
+    fallback: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
