@@ -61,6 +61,18 @@ def wait_for(what: str, predicate, timeout: float, every: float = 0.05):
     raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
 
 
+def all_threads_stopped(pid: int) -> bool:
+    """Whether the kernel reports every thread of ``pid`` stopped (state ``T``) after a SIGSTOP."""
+    states = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            stat = (task / "stat").read_text()
+        except FileNotFoundError:
+            continue  # a thread that ended meanwhile
+        states.append(stat.rsplit(")", 1)[1].split()[0])
+    return bool(states) and all(state in ("T", "t") for state in states)
+
+
 @dataclass
 class Evidence:
     url: str
@@ -162,6 +174,9 @@ class Fleet:
         for attempt in range(1, 11):
             slot = wait_for("the leader inside a slot", lambda: self.in_work(pid), 10, every=0.01)
             os.kill(pid, signal.SIGSTOP)
+            # The signal is delivered asynchronously: on a loaded machine the process can still take
+            # the write lock after kill() returns, so judge the lock only once every thread is stopped.
+            wait_for("every thread of the leader to stop", lambda: all_threads_stopped(pid), 10, every=0.005)
             if not self.url.startswith("sqlite") or self.write_lock_free():
                 return slot, attempt
             os.kill(pid, signal.SIGCONT)
@@ -260,6 +275,13 @@ def run_scenario(url: str, folder: Path) -> Evidence:
         evidence.heartbeats = fleet.rows(HeartbeatRow)
         evidence.logs = {pid: (folder / f"worker-{i}.log").read_text() for i, pid in enumerate(pids)}
         return evidence
+    except AssertionError as failure:
+        tails = "\n".join(
+            f"--- worker-{i}.log (tail)\n"
+            + "\n".join((folder / f"worker-{i}.log").read_text().splitlines()[-25:])
+            for i in range(len(fleet.processes))
+        )
+        raise AssertionError(f"{failure}\n{tails}") from failure
     finally:
         fleet.close()
 

@@ -325,10 +325,13 @@ class HeartbeatService:
         reading = reading or process_probe().read()
         instance = (instance or f"{reading.host}:{reading.pid}")[:200]
         every = float(interval or self.ctx.settings.heartbeat_seconds)
-        now = self.ctx.clock.now()
         with UnitOfWork(self.ctx) as uow:
             db = uow.session
             end_if_frozen(db, self.ctx.settings.heartbeat_timeout_seconds)
+            # Stamped once the write transaction holds the database, never before: a process paused
+            # (SIGSTOP, a long GC, a busy lock wait) between reading the clock and writing would
+            # otherwise record a stale beat that clears "lost" and is judged lost again at once.
+            now = self.ctx.clock.now()
             row = db.scalar(
                 select(HeartbeatRow).where(
                     HeartbeatRow.kind == kind, HeartbeatRow.name == name, HeartbeatRow.instance == instance
