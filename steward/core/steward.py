@@ -24,6 +24,7 @@ from steward.core.services.catalog import DatasetService
 from steward.core.services.context import ServiceContext
 from steward.core.services.deployments import DeploymentService
 from steward.core.services.environments import EnvironmentService
+from steward.core.services.head_to_head import HeadToHeadService
 from steward.core.services.heartbeats import HeartbeatService
 from steward.core.services.infrastructure import InfrastructureService
 from steward.core.services.jobs import JobService
@@ -153,6 +154,10 @@ class Steward:
     def sla(self) -> SlaService:
         """The service-level targets of each deployment."""
         return SlaService(self.ctx)
+
+    @cached_property
+    def head_to_head(self) -> HeadToHeadService:
+        return HeadToHeadService(self.ctx)
 
     @cached_property
     def loadtests(self) -> LoadTestService:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from steward.core.domain.head_to_head import HeadToHead, MetricComparison
 from steward.core.domain.loadtest import LoadTestRun
 from steward.core.domain.registry import HIGHER_IS_BETTER
 from steward.core.domain.sla import SlaTargets, judge
@@ -129,6 +130,7 @@ class GateInputs:
     critical_alerts: tuple[str, ...] = ()
     load_test: LoadTestRun | None = None  # the candidate's latest completed load test, if any
     sla: SlaTargets | None = None  # the target environment's SLA for this pipeline, if set
+    head_to_head: HeadToHead | None = None  # both versions scored on the same production rows, if measured
 
 
 def _number(value: object) -> float | None:
@@ -159,6 +161,9 @@ def _champion(pct: float, inputs: GateInputs) -> GateResult:
     title = f"{metric_label(name)} no worse than the version serving by more than {pct:g} %"
     if inputs.champion_metrics is None:
         return GateResult("champion", title, GateStatus.PASSED, "nothing serves here yet: first deployment")
+    compared = inputs.head_to_head.metric(name) if inputs.head_to_head is not None else None
+    if inputs.head_to_head is not None and compared is not None:
+        return _champion_on_same_rows(pct, title, inputs.head_to_head, compared, inputs.champion_label)
     if not inputs.same_holdout:
         return GateResult(
             "champion",
@@ -181,6 +186,24 @@ def _champion(pct: float, inputs: GateInputs) -> GateResult:
     else:
         ok, limit = challenger <= champion + allowed, champion + allowed
     detail = f"{challenger:.4g} against {champion:.4g} for {inputs.champion_label} (limit {limit:.4g})"
+    return GateResult("champion", title, GateStatus.PASSED if ok else GateStatus.FAILED, detail)
+
+
+def _champion_on_same_rows(
+    pct: float, title: str, h2h: HeadToHead, compared: MetricComparison, champion_label: str | None
+) -> GateResult:
+    """Judged on the paired comparison: the same limit, measured on rows neither version trained on."""
+    allowed = abs(compared.champion) * pct / 100
+    if compared.higher_is_better:
+        ok, limit = compared.challenger >= compared.champion - allowed, compared.champion - allowed
+    else:
+        ok, limit = compared.challenger <= compared.champion + allowed, compared.champion + allowed
+    detail = (
+        f"on {h2h.where}: {compared.challenger:.4g} against {compared.champion:.4g} for "
+        f"{champion_label or f'v{h2h.champion_number}'} (limit {limit:.4g}; "
+        f"{compared.confidence:.0%} interval of the difference "
+        f"{compared.ci_low:+.4g} to {compared.ci_high:+.4g})"
+    )
     return GateResult("champion", title, GateStatus.PASSED if ok else GateStatus.FAILED, detail)
 
 

@@ -21,6 +21,7 @@ from enum import StrEnum
 from typing import Any
 
 from steward.core.domain.gates import GatePolicy, GateResult, GateStatus
+from steward.core.domain.head_to_head import HeadToHead
 from steward.core.domain.ledger_records import (
     Decision,
     EvidenceSnapshot,
@@ -349,6 +350,7 @@ class Evidence:
     signoff: PolicyResult
     path: tuple[tuple[str, datetime], ...]  # earlier environments where it served, and since when
     artifact_ok: bool | None = None  # None: not checked on this read
+    head_to_head: HeadToHead | None = None  # challenger and champion scored on the same production rows
 
     @property
     def gates_passed(self) -> bool:

@@ -20,76 +20,15 @@ most in EDUCATION = 2").
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
 from steward.core.domain.gates import higher_is_better
+from steward.core.domain.head_to_head import DecisionDiff, MetricComparison, SegmentChange
 from steward.core.drift.performance import Task, compute_metrics
-
-Verdict = Literal["challenger", "champion", "undecided"]
-
-
-@dataclass(frozen=True)
-class MetricComparison:
-    """One metric for both versions on the same rows, the paired difference and what it means."""
-
-    metric: str
-    champion: float
-    challenger: float
-    difference: float  # challenger - champion
-    ci_low: float
-    ci_high: float
-    p_value: float
-    test: str
-    higher_is_better: bool
-    confidence: float
-
-    @property
-    def verdict(self) -> Verdict:
-        """Which version is better, only when the interval of the difference excludes zero."""
-        if self.ci_low > 0:
-            return "challenger" if self.higher_is_better else "champion"
-        if self.ci_high < 0:
-            return "champion" if self.higher_is_better else "challenger"
-        return "undecided"
-
-    def sentence(self) -> str:
-        level = f"{self.confidence:.0%}"
-        if self.verdict == "undecided":
-            return (
-                f"{self.metric}: challenger {self.challenger:.4g} vs champion {self.champion:.4g}; "
-                f"the {level} interval of the difference includes zero (p = {self.p_value:.3g}, {self.test})"
-            )
-        return (
-            f"{self.metric}: the {self.verdict} is better ({self.challenger:.4g} vs {self.champion:.4g}; "
-            f"difference {self.difference:+.4g}, {level} interval {self.ci_low:+.4g} to {self.ci_high:+.4g}, "
-            f"p = {self.p_value:.3g}, {self.test})"
-        )
-
-
-@dataclass(frozen=True)
-class SegmentChange:
-    column: str
-    value: str
-    rows: int
-    changed: int
-
-
-@dataclass(frozen=True)
-class DecisionDiff:
-    """How many decisions differ between the versions, overall and by segment (most changed first)."""
-
-    rows: int
-    changed: int
-    segments: tuple[SegmentChange, ...]
-
-    @property
-    def share(self) -> float:
-        return self.changed / self.rows if self.rows else 0.0
 
 
 def compare(
@@ -203,4 +142,4 @@ def decision_diff(
         for value, row in grouped.iterrows():
             found.append(SegmentChange(str(column), str(value), int(row["size"]), int(row["sum"])))
     found.sort(key=lambda s: (-s.changed, s.column, s.value))
-    return DecisionDiff(len(a), int(changed.sum()), tuple(found[:top]))
+    return DecisionDiff(len(a), int(changed.sum()), tuple(found[:top]), tolerance)

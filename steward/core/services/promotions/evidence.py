@@ -16,6 +16,7 @@ from steward.core.adapters.db.mappers.promotions import holdout_fingerprint, to_
 from steward.core.adapters.db.models import EnvironmentRow, PipelineVersionRow
 from steward.core.domain.alerts import Alert
 from steward.core.domain.gates import GateInputs, evaluate_gates, higher_is_better
+from steward.core.domain.head_to_head import HeadToHead
 from steward.core.domain.loadtest import LoadTestRun
 from steward.core.domain.promotions import EnvironmentPolicy, Evidence, MetricRow, PromotionRequest
 from steward.core.domain.registry import PRIMARY_METRIC
@@ -38,6 +39,7 @@ class EvidenceFacts:
     signers: SignerFacts
     load_test: LoadTestRun | None = None  # the challenger's latest completed load test
     sla: SlaTargets | None = None  # the target environment's SLA for this pipeline
+    head_to_head: HeadToHead | None = None  # challenger and champion on the same production rows
 
 
 def alert_lines(alerts: tuple[Alert, ...]) -> tuple[str, ...]:
@@ -86,6 +88,7 @@ def assemble_evidence(facts: EvidenceFacts, now: datetime) -> Evidence:
             critical_alerts=alert_lines(facts.critical_alerts),
             load_test=facts.load_test,
             sla=facts.sla,
+            head_to_head=facts.head_to_head,
         ),
     )
     signoff = signoff_now(request, policy, facts.signers, now)
@@ -97,7 +100,19 @@ def assemble_evidence(facts: EvidenceFacts, now: datetime) -> Evidence:
         if env_id in by_id and by_id[env_id].position < target.position
     ]
     path = tuple((env.name, at) for env, at in sorted(earlier, key=lambda item: item[0].position))
-    return Evidence(request, policy, challenger, champion, primary, same, rows, gates, signoff, path)
+    return Evidence(
+        request,
+        policy,
+        challenger,
+        champion,
+        primary,
+        same,
+        rows,
+        gates,
+        signoff,
+        path,
+        head_to_head=facts.head_to_head,
+    )
 
 
 def _num(value: Any) -> float | None:

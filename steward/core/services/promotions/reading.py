@@ -25,6 +25,7 @@ from steward.core.adapters.db.models import (
 )
 from steward.core.domain.promotions import Evidence, PromotionRequest, RequestStatus
 from steward.core.services.alerting import unresolved_critical_by_pipeline
+from steward.core.services.head_to_head import latest_comparisons, to_head_to_head
 from steward.core.services.loadtest import latest_load_tests
 from steward.core.services.promotions.evidence import EvidenceFacts, assemble_evidence
 from steward.core.services.promotions.signers import EventCheck, hash_matches, signer_facts
@@ -112,6 +113,10 @@ class PromotionReader:
         signers = signer_facts(db, requests, self.authentic)
         load_tests = latest_load_tests(db, {r.version_id for r in rows})
         slas = sla_targets_many(db, {(r.environment_id, r.pipeline_id) for r in rows})
+        compared = latest_comparisons(
+            db, {(r.version_id, c, r.environment_id) for r in rows if (c := champions[r.id]) is not None}
+        )
+        numbers = {vid: v.number for vid, v in versions.items()}
         result = []
         for row, request in zip(rows, requests, strict=True):
             env, pipeline = envs[row.environment_id], pipelines[row.pipeline_id]
@@ -128,6 +133,12 @@ class PromotionReader:
                 signers=signers,
                 load_test=load_tests.get(row.version_id),
                 sla=slas.get((row.environment_id, row.pipeline_id)),
+                head_to_head=(
+                    to_head_to_head(pair, pipeline.name, env.name, numbers)
+                    if champion_id is not None
+                    and (pair := compared.get((row.version_id, champion_id, row.environment_id))) is not None
+                    else None
+                ),
             )
             result.append(assemble_evidence(facts, self.now))
         return result

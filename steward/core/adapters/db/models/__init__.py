@@ -14,6 +14,7 @@ from steward.core.adapters.db.models.alerts import AlertRow
 from steward.core.adapters.db.models.audit import AuditEventRow, AuditHeadRow
 from steward.core.adapters.db.models.base import Base, UTCDateTime
 from steward.core.adapters.db.models.catalog import DatasetRow
+from steward.core.adapters.db.models.comparisons import VersionComparisonRow
 from steward.core.adapters.db.models.environments import EnvironmentRow
 from steward.core.adapters.db.models.infrastructure import (
     HeartbeatRow,
@@ -67,4 +68,5 @@ __all__ = [
     "UTCDateTime",
     "UserRoleRow",
     "UserRow",
+    "VersionComparisonRow",
 ]
