@@ -94,6 +94,7 @@ class LazyGroup(click.Group):
     """
 
     lazy: dict[str, str] = {  # noqa: RUF012 - class-level registry of command -> "module:attribute"
+        "compare": "steward.app.commands.compare:compare_command",
         "drift": "steward.app.commands.drift:drift_command",
         # operations (issue 11): fail over and back, roll back, load tests, SLA targets
         "failover": "steward.app.commands.deployments:failover_command",

@@ -322,3 +322,32 @@ def test_retrain_on_production_data_from_the_cli(env: Path) -> None:
         steward.close()
     assert version.origin == "retrained" and version.trained_by == "otto"
     assert version.lineage["retrained_from"]["dataset"] == "toy/prod"
+
+
+def test_compare_a_retrained_challenger_with_what_serves_from_the_cli(env: Path) -> None:
+    ok("pipelines", "register", str(env / "toy.toml"))
+    ok("train", "toy", "--no-importances")
+    steward = Steward.open()
+    try:
+        from steward.core.domain.accounts import Actor
+
+        steward.promotions.request(
+            Actor.system_actor("test"), "toy", 1, "Dev", "champion"
+        )  # Dev deploys itself
+    finally:
+        steward.close()
+    datasets = Path(os.environ["STEWARD_DATA_DIR"]) / "datasets"
+    toy_frame(rows=400, seed=8).to_csv(datasets / "toy" / "fresh.csv", index=False)
+    ok("datasets", "register", "toy/fresh", "toy/fresh.csv", "--role", "production")
+    add_user("otto", "operator")
+    add_user("vera", "viewer")
+    ok("retrain", "toy", "--environment", "Dev", "--dataset", "toy/fresh", "--as", "otto", "--no-importances")
+
+    refused(run("compare", "toy", "2", "Dev", "--dataset", "toy/fresh", "--as", "vera"), "vera may not")
+    refused(run("compare", "toy", "1", "Dev", "--dataset", "toy/fresh"), "toy v1 is what serves in Dev")
+    shown = ok("compare", "toy", "2", "Dev", "--dataset", "toy/fresh", "--as", "otto", "--resamples", "150")
+    first, *rest = shown.splitlines()
+    assert first.startswith("comparison #1: toy v2 against v1 in Dev on the same 100 rows of toy/fresh")
+    assert "the challenger's hold-out" in first
+    assert any(line.strip().startswith("accuracy:") and "McNemar" in line for line in rest)
+    assert any("answers change" in line for line in rest)
