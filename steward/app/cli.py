@@ -408,7 +408,8 @@ def datasets_list() -> None:
     """Registered data sets with their role, rows and digest."""
     for dataset in open_steward().datasets.list():
         click.echo(
-            f"{dataset.name:32} {dataset.role:10} {dataset.rows:>9} rows  sha256 {dataset.sha256[:12]}"
+            f"{dataset.name:32} {dataset.role:10} {dataset.environment or '-':8} {dataset.rows:>9} rows  "
+            f"sha256 {dataset.sha256[:12]}"
         )
 
 
@@ -417,16 +418,24 @@ def datasets_list() -> None:
 @click.argument("path")
 @click.option("--role", type=click.Choice(["training", "production", "labels"]), required=True)
 @click.option("--description", default="")
+@click.option(
+    "--environment",
+    default=None,
+    help="Where production or labels rows come from (default: the highest environment, e.g. Prod).",
+)
 @click.option("--as", "as_user", default=None, help=AS_HELP)
 @friendly
-def datasets_register(name: str, path: str, role: str, description: str, as_user: str | None) -> None:
+def datasets_register(
+    name: str, path: str, role: str, description: str, environment: str | None, as_user: str | None
+) -> None:
     """Register PATH (relative to the data folder's datasets/) as data set NAME."""
     steward = open_steward()
     dataset = steward.datasets.register(
-        acting(steward, as_user), name, path, role=role, description=description
+        acting(steward, as_user), name, path, role=role, description=description, environment=environment
     )
+    origin = f"{dataset.environment}'s {dataset.role}" if dataset.environment else dataset.role
     click.echo(
-        f"registered {dataset.name} ({dataset.role}, {dataset.rows} rows, {len(dataset.columns)} columns); "
+        f"registered {dataset.name} ({origin}, {dataset.rows} rows, {len(dataset.columns)} columns); "
         f"sha256 {dataset.sha256[:12]}"
     )
 
@@ -447,7 +456,9 @@ def train_command(name: str, as_user: str | None, no_importances: bool) -> None:
 @main.command("retrain")
 @click.argument("name")
 @click.option(
-    "--environment", required=True, help="Where the production data comes from (its tier decides who may)."
+    "--environment",
+    default=None,
+    help="Optional: must be the environment the data set belongs to (its tier decides who may).",
 )
 @click.option("--dataset", required=True, help="A registered production data set.")
 @click.option("--labels", default=None, help="A labels data set holding the target (delayed labels).")
@@ -457,7 +468,7 @@ def train_command(name: str, as_user: str | None, no_importances: bool) -> None:
 @friendly
 def retrain_command(
     name: str,
-    environment: str,
+    environment: str | None,
     dataset: str,
     labels: str | None,
     id_column: str | None,
@@ -482,7 +493,7 @@ def retrain_command(
     metrics = format_metrics(version.metrics)
     click.echo(
         f"retrained {version.pipeline_name} {version.label} on {version.data_rows} rows of {dataset} "
-        f"from {environment}: {metrics}"
+        f"from {version.lineage['retrained_from']['environment']}: {metrics}"
     )
 
 

@@ -303,18 +303,20 @@ def render_retrain(name: str) -> None:
         "Trains this pipeline's current spec on a registered production data set and its labels: the "
         "target comes with the data set, or from a labels data set joined on an id column (rows whose "
         "label has not arrived are left out). The new version's lineage records the data sets, their "
-        "SHA-256 and the environment the data came from. Who may retrain is decided by that "
+        "SHA-256 and the environment the data belongs to. Who may retrain is decided by that "
         "environment's tier."
     )
-    datasets = [d.name for d in steward.datasets.list(role="production")]
+    production = [d for d in steward.datasets.list(role="production") if d.environment in RETRAIN_FROM]
+    datasets = [d.name for d in production]
+    origins = {d.name: f"{d.name} ({d.environment or 'no environment'})" for d in production}
     if not datasets:
-        st.info("No production data set is registered yet.")
+        st.info("No production data set of an environment you may retrain in is registered yet.")
         return
     label_sets = ["(in the data set)", *[d.name for d in steward.datasets.list(role="labels")]]
     with st.form("retrain_form"):
-        c1, c2 = st.columns(2)
-        environment = c1.selectbox("Production data from", RETRAIN_FROM, key="retrain_environment")
-        dataset = c2.selectbox("Data set", datasets, key="retrain_dataset")
+        dataset: str = st.selectbox(
+            "Data set", datasets, key="retrain_dataset", format_func=lambda name: origins.get(name, name)
+        )
         c3, c4 = st.columns(2)
         labels = c3.selectbox("Labels", label_sets, key="retrain_labels")
         id_column = c4.text_input("Id column (joins the labels)", key="retrain_id_column")
@@ -325,7 +327,6 @@ def render_retrain(name: str) -> None:
                     lambda: steward.pipelines.retrain(
                         actor,
                         name,
-                        environment=environment,
                         dataset=dataset,
                         labels=joined,
                         id_column=id_column.strip() or None,

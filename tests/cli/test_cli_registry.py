@@ -294,7 +294,7 @@ def test_retrain_on_production_data_from_the_cli(env: Path) -> None:
     toy_frame(rows=200, seed=6).drop(columns=["y"]).to_csv(datasets / "toy" / "unlabelled.csv", index=False)
     for name in ("prod", "unlabelled"):
         registered = ok("datasets", "register", f"toy/{name}", f"toy/{name}.csv", "--role", "production")
-        assert registered.startswith(f"registered toy/{name} (production, 200 rows, ")
+        assert registered.startswith(f"registered toy/{name} (Prod's production, 200 rows, ")
     assert "toy/prod" in ok("datasets", "list")
     add_user("dana", "data_scientist")
     add_user("otto", "operator")
@@ -338,10 +338,10 @@ def test_compare_a_retrained_challenger_with_what_serves_from_the_cli(env: Path)
         steward.close()
     datasets = Path(os.environ["STEWARD_DATA_DIR"]) / "datasets"
     toy_frame(rows=400, seed=8).to_csv(datasets / "toy" / "fresh.csv", index=False)
-    ok("datasets", "register", "toy/fresh", "toy/fresh.csv", "--role", "production")
+    ok("datasets", "register", "toy/fresh", "toy/fresh.csv", "--role", "production", "--environment", "Dev")
     add_user("otto", "operator")
     add_user("vera", "viewer")
-    ok("retrain", "toy", "--environment", "Dev", "--dataset", "toy/fresh", "--as", "otto", "--no-importances")
+    ok("retrain", "toy", "--dataset", "toy/fresh", "--as", "otto", "--no-importances")
 
     refused(run("compare", "toy", "2", "Dev", "--dataset", "toy/fresh", "--as", "vera"), "vera may not")
     refused(run("compare", "toy", "1", "Dev", "--dataset", "toy/fresh"), "toy v1 is what serves in Dev")

@@ -31,7 +31,7 @@ def place_bike_data(steward: Steward) -> None:
         path = steward.datasets.resolve(f"{name}.csv")
         path.parent.mkdir(parents=True, exist_ok=True)
         pd.read_csv(SAMPLE / "bike" / source).to_csv(path, index=False)
-        steward.datasets.register(SYSTEM, name, f"{name}.csv", role=role)
+        steward.datasets.register(SYSTEM, name, f"{name}.csv", role=role, environment="Dev")
 
 
 @pytest.fixture
@@ -47,7 +47,6 @@ def world(steward: Steward):
     steward.pipelines.retrain(  # v2: 2012's production data, its last 20 % held out
         otto,
         "bike-demand",
-        environment="Dev",
         dataset="bike/p2012",
         labels="bike/l2012",
         id_column="instant",

@@ -297,7 +297,9 @@ def test_a_spec_update_keeps_versions_immutable_and_a_new_target_needs_a_new_nam
 # ---- retraining on production data -------------------------------------------------------------
 
 
-def place_production(steward: Steward, name: str = "credit/prod-labelled", rows: int = 600, damage=None):
+def place_production(
+    steward: Steward, name: str = "credit/prod-labelled", rows: int = 600, damage=None, environment=None
+):
     """Production rows whose labels have arrived, registered as a production data set."""
     frame = pd.read_csv(
         REPO_ROOT / "steward" / "sample_data" / "credit" / "train.csv", skiprows=range(1, 5001), nrows=rows
@@ -308,7 +310,9 @@ def place_production(steward: Steward, name: str = "credit/prod-labelled", rows:
     path = steward.datasets.resolve(relative)
     path.parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(path, index=False)
-    return steward.datasets.register(Actor.system_actor("test"), name, relative, role="production")
+    return steward.datasets.register(
+        Actor.system_actor("test"), name, relative, role="production", environment=environment
+    )
 
 
 @pytest.fixture
@@ -372,17 +376,29 @@ def test_who_may_retrain_is_exactly_the_matrix_at_the_environments_tier(steward,
     assert counts(steward)[1] == 0
 
 
-def test_a_data_scientist_retrains_on_dev_data_but_not_on_prod_data(steward, dana):
+def test_a_data_scientist_cannot_train_on_prod_data_by_naming_another_environment(steward, dana):
+    """Data sets belong to an environment; its tier decides, whatever environment the caller names."""
     steward.pipelines.register(dana, CREDIT_SPEC)
-    production = place_production(steward)
+    production = place_production(steward)  # registered without one: the highest environment's data
+    assert production.environment == "Prod"
     with pytest.raises(
         PermissionDenied, match="dana may not retrain on production data credit-default from Prod"
     ):
-        steward.pipelines.retrain(dana, "credit-default", environment="Prod", dataset=production.name)
+        steward.pipelines.retrain(dana, "credit-default", dataset=production.name)
+    with pytest.raises(InvalidInput, match="is Prod's production data: retraining on it is checked at Prod"):
+        steward.pipelines.retrain(dana, "credit-default", environment="Dev", dataset=production.name)
+    refusal = steward.audit.recent(1)[0]
+    assert (refusal.action, refusal.outcome.value, refusal.actor) == ("pipeline.retrain", "failed", "dana")
+    # The same bytes cannot be registered again as Dev data.
+    with pytest.raises(InvalidInput, match="already Prod's data set 'credit/prod-labelled'"):
+        steward.datasets.register(
+            dana, "credit/copy", f"{production.name}.csv", role="production", environment="Dev"
+        )
+    assert steward.audit.recent(1)[0].action == "dataset.register"
     assert counts(steward)[1] == 0
-    version = steward.pipelines.retrain(
-        dana, "credit-default", environment="Dev", dataset=production.name, importances=False
-    )
+
+    dev_rows = place_production(steward, name="credit/dev-sample", rows=500, environment="Dev")
+    version = steward.pipelines.retrain(dana, "credit-default", dataset=dev_rows.name, importances=False)
     assert version.lineage["retrained_from"]["environment"] == "Dev"
 
 

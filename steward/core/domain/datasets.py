@@ -19,6 +19,7 @@ class Dataset:
     sha256: str
     registered_at: datetime
     registered_by: str
+    environment: str | None = None  # where production and labels rows come from; None for training data
 
 
 DATASET_ROLES = ("training", "production", "labels")

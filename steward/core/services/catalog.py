@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pandas as pd
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from steward.core.adapters.db.models import DatasetRow
+from steward.core.adapters.db.models import DatasetRow, EnvironmentRow
 from steward.core.domain.accounts import Actor
+from steward.core.domain.audit import Outcome
 from steward.core.domain.datasets import DATASET_ROLES, Dataset
 from steward.core.domain.names import validate_comment, validate_label
 from steward.core.domain.permissions import Action
@@ -23,7 +25,7 @@ from steward.core.services.context import ServiceContext
 from steward.core.services.uow import UnitOfWork
 
 
-def _entity(row: DatasetRow) -> Dataset:
+def _entity(row: DatasetRow, environments: dict[int, str]) -> Dataset:
     return Dataset(
         id=row.id,
         name=row.name,
@@ -36,7 +38,16 @@ def _entity(row: DatasetRow) -> Dataset:
         sha256=row.sha256,
         registered_at=row.registered_at,
         registered_by=row.registered_by,
+        environment=environments.get(row.environment_id) if row.environment_id is not None else None,
     )
+
+
+def _environment_names(session: Session) -> dict[int, str]:
+    return {env_id: name for env_id, name in session.execute(select(EnvironmentRow.id, EnvironmentRow.name))}
+
+
+# Data sets whose rows come from an environment; training data has none.
+ENVIRONMENT_ROLES = ("production", "labels")
 
 
 def file_facts(path: Path) -> tuple[int, list[str], str]:
@@ -73,14 +84,15 @@ class DatasetService:
         if role is not None:
             query = query.where(DatasetRow.role == role)
         with UnitOfWork(self.ctx, write=False) as uow:
-            return [_entity(row) for row in uow.session.scalars(query)]
+            names = _environment_names(uow.session)
+            return [_entity(row, names) for row in uow.session.scalars(query)]
 
     def get(self, name: str) -> Dataset:
         with UnitOfWork(self.ctx, write=False) as uow:
             row = uow.session.scalar(select(DatasetRow).where(DatasetRow.name == name))
             if row is None:
                 raise NotFound(f"no data set named {name[:64]!r}")
-            return _entity(row)
+            return _entity(row, _environment_names(uow.session))
 
     def read_frame(self, name: str, *, max_bytes: int) -> tuple[Dataset, pd.DataFrame]:
         """The data set and its table, only if the file still hashes to the SHA-256 it was registered with.
@@ -117,7 +129,14 @@ class DatasetService:
         role: str,
         description: str = "",
         attribution: str = "",
+        environment: str | None = None,
     ) -> Dataset:
+        """Register a file; production and labels data belong to ``environment`` (default: the highest).
+
+        The environment's tier decides who may train on the rows. The same
+        bytes cannot be registered again for a lower environment than they
+        already belong to (copying Prod's file as "Dev data" is refused).
+        """
         authz.check(
             self.ctx, actor, Action.REGISTER_PIPELINE, object_type="dataset", object_id=str(name)[:64]
         )
@@ -127,10 +146,35 @@ class DatasetService:
         path = self.resolve(relative_path)
         if not path.is_file():
             raise NotFound(f"data set file {relative_path!r} does not exist under {self.root}")
+        if environment is not None and role not in ENVIRONMENT_ROLES:
+            raise InvalidInput(f"a {role} data set belongs to no environment: only production and labels do")
         rows, header, sha256 = file_facts(path)
+        with UnitOfWork(self.ctx, write=False) as read:
+            try:
+                where = _origin(read.session, role, environment)
+                if where is not None:
+                    _refuse_downgrade(read.session, sha256, where)
+                refusal = None
+            except InvalidInput as problem:
+                refusal = problem
+        if refusal is not None:  # an attempt to relabel another environment's data is worth a record
+            with UnitOfWork(self.ctx) as uow:
+                uow.record(
+                    actor,
+                    "dataset.register",
+                    object_type="dataset",
+                    object_id=label,
+                    outcome=Outcome.FAILED,
+                    detail=str(refusal),
+                )
+                uow.commit()
+            raise refusal
         with UnitOfWork(self.ctx) as uow:
             if uow.session.scalar(select(DatasetRow.id).where(DatasetRow.name == label)) is not None:
                 raise AlreadyExists(f"data set {label!r} already exists")
+            where = _origin(uow.session, role, environment)
+            if where is not None:
+                _refuse_downgrade(uow.session, sha256, where)
             row = DatasetRow(
                 name=label,
                 path=relative_path,
@@ -142,6 +186,7 @@ class DatasetService:
                 sha256=sha256,
                 registered_at=self.ctx.clock.now(),
                 registered_by=actor.username,
+                environment_id=where.id if where is not None else None,
             )
             uow.session.add(row)
             uow.session.flush()
@@ -150,7 +195,43 @@ class DatasetService:
                 "dataset.register",
                 object_type="dataset",
                 object_id=label,
-                after={"path": relative_path, "role": role, "rows": rows, "sha256": sha256},
+                after={
+                    "path": relative_path,
+                    "role": role,
+                    "rows": rows,
+                    "sha256": sha256,
+                    "environment": where.name if where is not None else None,
+                },
             )
             uow.commit()
-            return _entity(row)
+            return _entity(row, _environment_names(uow.session))
+
+
+def _origin(session: Session, role: str, environment: str | None) -> EnvironmentRow | None:
+    """The environment a new data set's rows come from: the one named, else the highest; none for training."""
+    if role not in ENVIRONMENT_ROLES:
+        return None
+    if environment is None:
+        highest = session.scalar(select(EnvironmentRow).order_by(EnvironmentRow.position.desc()).limit(1))
+        if highest is None:
+            raise InvalidInput("no environment exists yet: production data must belong to one")
+        return highest
+    named = session.scalar(select(EnvironmentRow).where(EnvironmentRow.name == environment))
+    if named is None:
+        raise NotFound(f"no environment named {str(environment)[:64]!r}")
+    return named
+
+
+def _refuse_downgrade(session: Session, sha256: str, where: EnvironmentRow) -> None:
+    """The same bytes already registered for a higher environment may not become a lower one's data."""
+    higher = session.execute(
+        select(DatasetRow.name, EnvironmentRow.name)
+        .join(EnvironmentRow, EnvironmentRow.id == DatasetRow.environment_id)
+        .where(DatasetRow.sha256 == sha256, EnvironmentRow.position > where.position)
+        .limit(1)
+    ).first()
+    if higher is not None:
+        raise InvalidInput(
+            f"these bytes are already {higher[1]}'s data set {higher[0]!r}: they cannot be registered as "
+            f"{where.name} data"
+        )

@@ -27,6 +27,7 @@ from steward.core.adapters.artifacts import SAFE_TEMP_AGE, Upload, loads_pipelin
 from steward.core.adapters.db.models import PipelineRow, PipelineVersionRow, ReferenceProfileRow
 from steward.core.domain.accounts import Actor
 from steward.core.domain.audit import Outcome
+from steward.core.domain.environments import Environment
 from steward.core.domain.permissions import Action
 from steward.core.domain.registry import Pipeline, PipelineOverview, PipelineVersion
 from steward.core.drift.kinds import ColumnKind
@@ -294,7 +295,7 @@ class PipelineService:
         actor: Actor,
         name: str,
         *,
-        environment: str,
+        environment: str | None = None,
         dataset: str,
         labels: str | None = None,
         id_column: str | None = None,
@@ -302,25 +303,40 @@ class PipelineService:
     ) -> PipelineVersion:
         """Train the pipeline's current spec on a registered production data set into a new version.
 
-        ``environment`` is where that production data comes from: retraining on
-        it is checked at that environment's tier (Prod's data: operators and
-        admins). The target comes with the data set, or from a ``labels`` data
+        The data set belongs to an environment (recorded at registration):
+        retraining on it is checked at that environment's tier (Prod's data:
+        operators and admins). ``environment``, when given, must be that one:
+        naming another is refused, so nobody trains on Prod's rows as "Dev data".
+        The target comes with the data set, or from a ``labels`` data
         set joined on ``id_column`` (delayed labels, as monitors join them);
         rows whose label has not arrived are left out. Without a target it is
         refused like bad training data, naming the column, and nothing is
         registered. The version's lineage records the data sets, their SHA-256
         and the environment.
         """
-        where = EnvironmentService(self.ctx).get(str(environment))
-        authz.check(
-            self.ctx,
-            actor,
-            Action.RETRAIN,
-            tier=where.tier,
-            object_type="pipeline",
-            object_id=str(name)[:100],
-            what=f"{str(name)[:100]} from {where.name}",
-        )
+        environments = EnvironmentService(self.ctx)
+        if environment is not None:  # the tier named is checked before anything is looked up
+            where = environments.get(str(environment))
+            self._check_retrain(actor, name, where)
+        try:
+            owner = DatasetService(self.ctx).get(str(dataset)).environment
+        except NotFound as missing:
+            self._record_failure(actor, "pipeline.retrain", str(name)[:100], str(missing))
+            raise
+        if environment is None:
+            if owner is None:
+                raise InvalidInput(
+                    f"data set {str(dataset)[:64]!r} belongs to no environment: it is not production data"
+                )
+            where = environments.get(owner)
+            self._check_retrain(actor, name, where)
+        elif owner is not None and owner != where.name:
+            problem = (
+                f"data set {str(dataset)[:64]!r} is {owner}'s production data: retraining on it is checked "
+                f"at {owner}, not {where.name}"
+            )
+            self._record_failure(actor, "pipeline.retrain", str(name)[:100], problem)
+            raise InvalidInput(problem)
         pipeline = self.get(name)
         spec = PipelineSpec.from_dict(pipeline.spec)
         # Completed with the data set's name, digest and rows once they are read (inside the training path).
@@ -359,6 +375,17 @@ class PipelineService:
             origin="retrained",
             importances=importances,
             provenance=provenance,
+        )
+
+    def _check_retrain(self, actor: Actor, name: str, where: Environment) -> None:
+        authz.check(
+            self.ctx,
+            actor,
+            Action.RETRAIN,
+            tier=where.tier,
+            object_type="pipeline",
+            object_id=str(name)[:100],
+            what=f"{str(name)[:100]} from {where.name}",
         )
 
     def _join_labels(

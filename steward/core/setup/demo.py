@@ -96,8 +96,8 @@ DEMO_PIPELINES: tuple[tuple[str, str, bool], ...] = (
     ("bike_demand.toml", "dana", True),
 )
 
-# (who, pipeline, environment the data comes from, production data, labels, id column)
-DEMO_RETRAINING = (("otto", "bike-demand", "Dev", "bike/production_2012", "bike/labels_2012", "instant"),)
+# (who, pipeline, production data, labels, id column): the data set's environment (Prod) decides who may
+DEMO_RETRAINING = (("otto", "bike-demand", "bike/production_2012", "bike/labels_2012", "instant"),)
 
 
 def seed_demo(
@@ -152,12 +152,11 @@ def seed_demo(
     seed_promotions(steward, progress)
     seed_service_levels(steward, progress)
     seed_monitors(steward, progress)
-    for username, pipeline_name, environment, dataset, labels, id_column in DEMO_RETRAINING:
+    for username, pipeline_name, dataset, labels, id_column in DEMO_RETRAINING:
         progress(f"retraining {pipeline_name} on {dataset} with {labels} as {username}")
         version = steward.pipelines.retrain(
             as_user(steward, username),
             pipeline_name,
-            environment=environment,
             dataset=dataset,
             labels=labels,
             id_column=id_column,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Integer, String, Text
+from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from steward.core.adapters.db.models.base import Base, UTCDateTime
@@ -24,3 +24,7 @@ class DatasetRow(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime())
     registered_by: Mapped[str] = mapped_column(String(100))
+    # Where production and labels rows come from (None for training data): its tier decides who trains on it.
+    environment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("environments.id", ondelete="RESTRICT"), nullable=True
+    )
