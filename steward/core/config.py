@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     # Single sign-on: which ID-token claims carry the groups and the user name.
     sso_groups_claim: str = "groups"
     sso_username_claims: tuple[str, ...] = ("preferred_username", "email", "sub")
+    # A first SSO sign-in with the verified e-mail of an existing account uses it (docs/security.md).
+    sso_link_verified_email: bool = True
 
     # The worker: how often it checkpoints the audit chain and looks for monitors that are due.
     checkpoint_every_minutes: Annotated[int, Field(ge=1)] = 60
