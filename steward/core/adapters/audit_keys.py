@@ -16,6 +16,8 @@ of the key that sealed them and verify under it after a rotation.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import os
 import secrets
@@ -65,24 +67,35 @@ def render_keyring(keyring: Keyring) -> str:
     return json.dumps(document, indent=2) + "\n"
 
 
-def new_key_id(existing: set[str]) -> str:
-    number = 1
-    while f"k{number}" in existing:
-        number += 1
-    return f"k{number}"
+def new_key() -> tuple[str, bytes]:
+    """A random key and its id, a fingerprint of it.
+
+    Two hosts that each generated their own key file (instead of sharing one)
+    therefore seal under different ids, and ``verify`` on either names the
+    other's key as unknown instead of calling its events forged.
+    """
+    secret = secrets.token_bytes(KEY_BYTES)
+    return "k-" + hashlib.sha256(secret).hexdigest()[:10], secret
 
 
 def _create_file(path: Path, keyring: Keyring) -> None:
-    """Write a new key file once (O_EXCL: two processes starting together end up with one keyring)."""
+    """Write a new key file once, whole: written aside, then linked in without replacing (atomic).
+
+    Two processes starting together end up with one keyring, and neither
+    can read a half-written file.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(render_keyring(keyring))
-        handle.flush()
-        os.fsync(handle.fileno())
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(render_keyring(keyring))
+            handle.flush()
+            os.fsync(handle.fileno())
+        with contextlib.suppress(FileExistsError):
+            os.link(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def keyring_for(settings: Settings) -> Keyring:
@@ -99,7 +112,8 @@ def keyring_for(settings: Settings) -> Keyring:
     with _lock:
         try:
             if not path.exists():
-                _create_file(path, Keyring({"k1": secrets.token_bytes(KEY_BYTES)}, "k1"))
+                key_id, secret = new_key()
+                _create_file(path, Keyring({key_id: secret}, key_id))
             stamp = path.stat().st_mtime_ns  # a rotation by another process shows as a newer file
             cached = _cache.get(cache_key)
             if cached is not None and cached[0] == stamp:

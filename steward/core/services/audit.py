@@ -5,7 +5,6 @@ from __future__ import annotations
 import builtins
 import json
 import os
-import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Select, func, or_, select
 
-from steward.core.adapters.audit_keys import KEY_BYTES, keyring_for, new_key_id, save_keyring
+from steward.core.adapters.audit_keys import keyring_for, new_key, save_keyring
 from steward.core.adapters.db.mappers.audit import to_stored_event
 from steward.core.adapters.db.models import AuditEventRow, AuditHeadRow
 from steward.core.config import ensure_writable_dir
@@ -336,8 +335,7 @@ class AuditService:
             raise InvalidInput(f"the chain does not verify, so it is not re-keyed:\n{result.summary()}")
         keys, active = dict(adopted.keys), adopted.active
         if rotate:
-            active = new_key_id(set(keys))
-            keys[active] = secrets.token_bytes(KEY_BYTES)
+            active, keys[active] = new_key()
         keyring = Keyring(keys, active, adopted.legacy_until)
         save_keyring(self.ctx.settings, keyring)
         with UnitOfWork(self.ctx) as uow:
