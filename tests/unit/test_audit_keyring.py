@@ -99,3 +99,9 @@ def test_keys_from_the_environment_win_over_the_file(tmp_path):
     document = render_keyring(Keyring({"env": K1}, "env"))
     settings = make_settings(tmp_path, audit_keys=document)
     assert keyring_for(settings).active == "env" and not settings.resolved_audit_key_file.exists()
+
+
+def test_an_event_whose_key_id_a_downgrade_dropped_still_verifies_by_its_key():
+    events = [replace(event, key_id="") for event in chain([("k1", K1), ("k2", K2)])]
+    assert verify_chain(events, Keyring({"k1": K1, "k2": K2}, "k2")).ok
+    assert not verify_chain(events, Keyring({"k3": b"3" * 32}, "k3")).ok

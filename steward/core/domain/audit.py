@@ -19,7 +19,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -177,6 +177,9 @@ class StoredEvent:
             key_id=self.key_id if key is not None else "",
         )
 
+    def _sealed_by(self, key_id: str, key: bytes) -> bool:
+        return hmac.compare_digest(replace(self, key_id=key_id).recomputed_hash(key), self.hash)
+
     def seal_problem(self, keyring: Keyring | None) -> str:
         """Why this event's seal does not verify (empty when it does), naming the key it expected.
 
@@ -190,6 +193,9 @@ class StoredEvent:
                 else f"{self.describe()} was altered: its content no longer matches its hash"
             )
         if not self.key_id:
+            # A key id lost to a schema downgrade below 0060: still sealed by one of the keys.
+            if any(self._sealed_by(key_id, key) for key_id, key in keyring.keys.items()):
+                return ""
             if self.seq > keyring.legacy_until:
                 cut = f"#{keyring.legacy_until}" if keyring.legacy_until else "the chain's start"
                 return (
