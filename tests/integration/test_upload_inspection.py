@@ -134,3 +134,12 @@ def test_an_upload_asking_for_2000_jobs_is_reset_before_it_scores(steward, dana,
 
     again = loads_pipeline(sio.dumps(model))
     assert again.named_steps["model"].n_jobs is None and again.memory is None
+
+
+def test_the_forest_pointing_just_past_its_nodes_only_takes_down_the_child(steward, forest):
+    """Reading the node after the last is undefined: whether the child crashes or spins, it is refused."""
+    data = tampered(steward, forest, set_child(lambda n: n))
+    with pytest.raises(SandboxRefused, match=r"refused$"):
+        first_prediction(
+            data, sample(steward), what="past-end.skops", limits=Limits(cpu_seconds=2, wall_seconds=20)
+        )
