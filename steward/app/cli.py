@@ -600,6 +600,20 @@ def audit_checkpoint() -> None:
     click.echo(f"checkpoint #{point.seq} {point.hash[:16]} written to {path}")
 
 
+@audit.command("rekey")
+@click.option("--no-rotate", is_flag=True, help="Only adopt the legacy events; keep the active key.")
+@friendly
+def audit_rekey(no_rotate: bool) -> None:
+    """Adopt events sealed before keyed sealing (the cut-over) and rotate to a new audit key."""
+    keyring = open_steward().audit.rekey(cli_actor(), rotate=not no_rotate)
+    cut = (
+        f"unkeyed events accepted up to #{keyring.legacy_until}"
+        if keyring.legacy_until
+        else "no unkeyed events"
+    )
+    click.echo(f"audit chain sealed with key {keyring.active!r} from now on; {cut}; checkpoint written")
+
+
 @audit.command("export")
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True, path_type=Path), required=True)

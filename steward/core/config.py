@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     # Single sign-on: which ID-token claims carry the groups and the user name.
     sso_groups_claim: str = "groups"
     sso_username_claims: tuple[str, ...] = ("preferred_username", "email", "sub")
+    # A first SSO sign-in with the verified e-mail of an existing account uses it (docs/security.md).
+    sso_link_verified_email: bool = True
 
     # The worker: how often it checkpoints the audit chain and looks for monitors that are due.
     checkpoint_every_minutes: Annotated[int, Field(ge=1)] = 60
@@ -87,6 +89,12 @@ class Settings(BaseSettings):
         default=None,
         description="Where audit checkpoints go; outside the database. Defaults to <data_dir>/checkpoints.",
     )
+    # The audit chain's keys, kept outside the database: a keyring JSON document in this variable, or
+    # else the key file (generated with a random key on first use). See docs/security.md.
+    audit_keys: SecretStr | None = None
+    audit_key_file: Path | None = Field(default=None, description="Defaults to <data_dir>/audit-keys.json.")
+    # Every signed checkpoint is also appended to this JSON-lines file (opened O_APPEND); off when unset.
+    audit_sink: Path | None = None
 
     @field_validator("scrypt_n")
     @classmethod
@@ -118,6 +126,10 @@ class Settings(BaseSettings):
     @property
     def resolved_checkpoint_dir(self) -> Path:
         return self.checkpoint_dir or self.data_dir / "checkpoints"
+
+    @property
+    def resolved_audit_key_file(self) -> Path:
+        return self.audit_key_file or self.data_dir / "audit-keys.json"
 
     @property
     def is_sqlite(self) -> bool:

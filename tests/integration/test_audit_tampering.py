@@ -33,10 +33,12 @@ def as_datetime(value):
     return value
 
 
-def forge_hash(fields):
-    return compute_hash(
-        **{key: as_datetime(fields[key]) if key == "occurred_at" else fields[key] for key in HASHED}
-    )
+def forge_hash(fields, keyring=None):
+    """The seal a forger computes: unkeyed (all a database writer can do) or, with a stolen key, keyed."""
+    values = {key: as_datetime(fields[key]) if key == "occurred_at" else fields[key] for key in HASHED}
+    if keyring is None:
+        return compute_hash(**values)
+    return compute_hash(**values, key=keyring.keys[fields["key_id"]], key_id=fields["key_id"])
 
 
 def seed_events(steward, count=6):
@@ -87,7 +89,8 @@ def test_inserted_row_is_named(steward):
             forged,
         )
     result = steward.audit.verify()
-    assert not result.ok and result.chain.first_bad_seq == 7  # the original #6 no longer follows the forgery
+    # The forgery links up, but its seal is not one the audit key made (the forger lacks the key).
+    assert not result.ok and result.chain.first_bad_seq == 6 and "forged" in result.chain.problem
 
 
 def test_reordered_rows_are_named(steward):
@@ -123,6 +126,10 @@ def test_truncation_is_caught_by_the_head_row_and_by_the_checkpoint(steward, sys
 
 
 def test_a_recomputed_chain_is_caught_by_the_checkpoint(steward, system):
+    """Even with the audit key stolen, re-chaining history does not match what was signed before."""
+    from steward.core.adapters.audit_keys import keyring_for
+
+    keyring = keyring_for(steward.settings)
     seed_events(steward)
     steward.audit.checkpoint(system)
     with steward.engines.write.begin() as connection:
@@ -133,7 +140,7 @@ def test_a_recomputed_chain_is_caught_by_the_checkpoint(steward, system):
             if fields["seq"] == 4:
                 fields["detail"] = "history rewritten"
             fields["prev_hash"] = prev
-            prev = forge_hash(fields)
+            prev = forge_hash(fields, keyring)
             connection.execute(
                 text("UPDATE audit_events SET detail = :d, prev_hash = :p, hash = :h WHERE seq = :s"),
                 {"d": fields["detail"], "p": fields["prev_hash"], "h": prev, "s": fields["seq"]},

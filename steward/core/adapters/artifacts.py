@@ -18,6 +18,9 @@ file is a program unless proven otherwise. Here:
   read (:func:`read_upload`), with a message stating the limit exactly;
 - an upload that is a pickle, a joblib file or anything but a skops zip is
   refused with a message saying what it looks like, and nothing is unpickled;
+- once built, every array is checked for structure (tree nodes in range and
+  the like) and run-time parameters (``n_jobs``, ``verbose``...) are reset
+  (:mod:`steward.core.pipelines.inspection`) before anything predicts;
 - temporary files a crash left behind are swept only once they are old
   enough that no write can still be using them (:meth:`LocalArtifactStore.sweep`).
 """
@@ -37,11 +40,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO, Protocol
 
+import pandas as pd
 import skops.io as sio
 from sklearn.pipeline import Pipeline
 
 from steward.core.errors import AlreadyExists, IntegrityError, InvalidInput
+from steward.core.pipelines.inspection import check_structure, reset_runtime_params
 from steward.core.pipelines.names import validate_name
+from steward.core.pipelines.sandbox import Limits, run_isolated
 from steward.core.pipelines.sources import check_size
 
 ARTIFACT_SUFFIX = ".skops"
@@ -322,8 +328,8 @@ def read_upload(upload: Upload, *, max_bytes: int, what: str = "the uploaded fil
     return data
 
 
-def loads_pipeline(data: bytes, *, what: str = "artifact", max_bytes: int = DEFAULT_MAX_BYTES) -> Pipeline:
-    """Inspect, then load with the fixed trusted list; the result must be a scikit-learn Pipeline."""
+def _build(data: bytes, *, what: str, max_bytes: int) -> Pipeline:
+    """Inspect the types, then build with the fixed trusted list; the result must be a Pipeline."""
     inspect_artifact(data, what=what, max_bytes=max_bytes)
     try:
         obj = sio.loads(data, trusted=list(ALLOWED_TYPES))
@@ -332,6 +338,62 @@ def loads_pipeline(data: bytes, *, what: str = "artifact", max_bytes: int = DEFA
     if not isinstance(obj, Pipeline):
         raise IntegrityError(f"{what} holds a {type(obj).__name__}, not a scikit-learn Pipeline")
     return obj
+
+
+def loads_pipeline(data: bytes, *, what: str = "artifact", max_bytes: int = DEFAULT_MAX_BYTES) -> Pipeline:
+    """Inspect the types, build, check every array's structure and reset run-time parameters.
+
+    Building a tree from bad arrays is harmless; predicting with one is not,
+    so nothing is returned that :func:`check_structure` has not passed.
+    """
+    obj = _build(data, what=what, max_bytes=max_bytes)
+    check_structure(obj, what=what)
+    reset_runtime_params(obj)
+    return obj
+
+
+def trial_prediction(payload: bytes) -> bytes:
+    """Child-process side of the first prediction (see :mod:`steward.core.pipelines.sandbox`).
+
+    ``payload`` is an artifact and sample rows (:func:`trial_payload`). The
+    model is built and its run-time parameters reset, but deliberately *not*
+    structure-checked again: the parent did that, and this is the independent
+    second line, meant to survive whatever the first missed.
+    """
+    size = int.from_bytes(payload[:8], "big")
+    data, rows = payload[8 : 8 + size], json.loads(payload[8 + size :])
+    model = _build(data, what="the uploaded artifact", max_bytes=len(data))
+    reset_runtime_params(model)
+    frame = pd.DataFrame(rows["data"], columns=rows["columns"])
+    for column, kind in rows["dtypes"].items():
+        if kind == "float":
+            frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
+    predicted = model.predict(frame)
+    return json.dumps({"rows": len(predicted)}).encode()
+
+
+TRIAL_TARGET = "steward.core.adapters.artifacts:trial_prediction"
+TRIAL_ROWS = 50
+
+
+def first_prediction(data: bytes, sample: pd.DataFrame, *, what: str, limits: Limits | None = None) -> None:
+    """Predict ``sample`` with the artifact in a limited child process; SandboxRefused if that fails.
+
+    Run before an upload becomes a version, so a model that crashes or hangs
+    the interpreter is refused instead of taking down whatever scores it.
+    """
+    run_isolated(TRIAL_TARGET, trial_payload(data, sample.head(TRIAL_ROWS)), what=what, limits=limits)
+
+
+def trial_payload(data: bytes, sample: pd.DataFrame) -> bytes:
+    """An artifact and sample rows for :func:`trial_prediction`, as plain bytes and JSON (no pickle)."""
+    numeric = {c: "float" for c in sample.columns if pd.api.types.is_numeric_dtype(sample[c])}
+    rows = {
+        "columns": [str(c) for c in sample.columns],
+        "data": json.loads(sample.to_json(orient="values", date_format="iso")),
+        "dtypes": numeric,
+    }
+    return len(data).to_bytes(8, "big") + data + json.dumps(rows).encode()
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -1,18 +1,25 @@
-"""The audit chain: each event carries the hash of the one before it.
+"""The audit chain: each event carries the seal of the one before it.
 
-Hashing is over a canonical JSON rendering of the stored fields, so the chain
-can be re-verified from the database alone, by anyone, with ``hashlib``.
-Editing, deleting, inserting or reordering rows breaks a link; truncating the
-tail or recomputing the whole chain is caught against a signed checkpoint
-kept outside the database (see :mod:`steward.core.domain.checkpoint`).
+The seal is an HMAC-SHA256 of a canonical JSON rendering of the stored fields
+under an audit key kept *outside* the database (:class:`Keyring`), and each
+event stores the id of the key that sealed it, so keys can rotate while old
+events still verify. Editing, deleting, inserting or reordering rows breaks a
+link; appending or re-chaining events needs the key, which a database writer
+does not have. Truncating the tail is caught against a signed checkpoint kept
+outside the database (see :mod:`steward.core.domain.checkpoint`).
+
+Events written before keyed sealing existed carry no key id and a plain
+SHA-256; they verify only up to the keyring's recorded cut-over
+(``legacy_until``), so a forger cannot append "legacy" events after it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -44,6 +51,28 @@ class AuditEvent:
     source: str
     prev_hash: str
     hash: str
+    key_id: str = ""
+
+
+@dataclass(frozen=True)
+class Keyring:
+    """The audit keys (id -> secret), the one new events are sealed with, and the legacy cut-over.
+
+    ``legacy_until``: the last event that may be sealed without a key (written
+    before keyed sealing); 0 for a chain keyed from its first event.
+    """
+
+    keys: Mapping[str, bytes]
+    active: str
+    legacy_until: int = 0
+
+    def __post_init__(self) -> None:
+        if self.active not in self.keys:
+            raise ValueError(f"the active audit key {self.active!r} is not in the keyring")
+
+    @property
+    def active_key(self) -> bytes:
+        return self.keys[self.active]
 
 
 def canonical_json(value: Any) -> str:
@@ -80,26 +109,33 @@ def compute_hash(
     detail: str,
     source: str,
     prev_hash: str,
+    key: bytes | None = None,
+    key_id: str = "",
 ) -> str:
-    """SHA-256 of the event's canonical form, chained to ``prev_hash``."""
-    payload = canonical_json(
-        {
-            "seq": seq,
-            "event_id": event_id,
-            "occurred_at": format_timestamp(occurred_at),
-            "actor": actor,
-            "action": action,
-            "object_type": object_type,
-            "object_id": object_id,
-            "outcome": str(outcome),
-            "before": before_json,
-            "after": after_json,
-            "detail": detail,
-            "source": source,
-            "prev_hash": prev_hash,
-        }
-    )
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+    """The event's seal, chained to ``prev_hash``: HMAC-SHA256 under ``key`` (its id sealed too).
+
+    Without a key this is the legacy unkeyed SHA-256 that events written
+    before the keyed chain carry.
+    """
+    fields: dict[str, Any] = {
+        "seq": seq,
+        "event_id": event_id,
+        "occurred_at": format_timestamp(occurred_at),
+        "actor": actor,
+        "action": action,
+        "object_type": object_type,
+        "object_id": object_id,
+        "outcome": str(outcome),
+        "before": before_json,
+        "after": after_json,
+        "detail": detail,
+        "source": source,
+        "prev_hash": prev_hash,
+    }
+    if key is None:
+        return hashlib.sha256(canonical_json(fields).encode("utf-8")).hexdigest()
+    fields["key_id"] = key_id
+    return hmac.new(key, canonical_json(fields).encode("utf-8"), hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -120,8 +156,9 @@ class StoredEvent:
     source: str
     prev_hash: str
     hash: str
+    key_id: str = ""  # empty: sealed before keyed sealing existed (legacy SHA-256)
 
-    def recomputed_hash(self) -> str:
+    def recomputed_hash(self, key: bytes | None = None) -> str:
         return compute_hash(
             seq=self.seq,
             event_id=self.event_id,
@@ -136,7 +173,47 @@ class StoredEvent:
             detail=self.detail,
             source=self.source,
             prev_hash=self.prev_hash,
+            key=key,
+            key_id=self.key_id if key is not None else "",
         )
+
+    def _sealed_by(self, key_id: str, key: bytes) -> bool:
+        return hmac.compare_digest(replace(self, key_id=key_id).recomputed_hash(key), self.hash)
+
+    def seal_problem(self, keyring: Keyring | None) -> str:
+        """Why this event's seal does not verify (empty when it does), naming the key it expected.
+
+        ``keyring`` None checks only the legacy unkeyed hash (a chain read
+        without its keys proves nothing against a database writer).
+        """
+        if keyring is None:
+            return (
+                ""
+                if self.recomputed_hash() == self.hash
+                else f"{self.describe()} was altered: its content no longer matches its hash"
+            )
+        if not self.key_id:
+            # A key id lost to a schema downgrade below 0060: still sealed by one of the keys.
+            if any(self._sealed_by(key_id, key) for key_id, key in keyring.keys.items()):
+                return ""
+            if self.seq > keyring.legacy_until:
+                cut = f"#{keyring.legacy_until}" if keyring.legacy_until else "the chain's start"
+                return (
+                    f"{self.describe()} has no key id (an unkeyed SHA-256 seal) but comes after the keyed "
+                    f"cut-over at {cut}; expected a seal under key {keyring.active!r}"
+                )
+            if self.recomputed_hash() != self.hash:
+                return f"{self.describe()} was altered: its content no longer matches its (legacy) hash"
+            return ""
+        key = keyring.keys.get(self.key_id)
+        if key is None:
+            known = ", ".join(sorted(keyring.keys))
+            return f"{self.describe()} names audit key {self.key_id!r}, which is not in the keyring ({known})"
+        if not hmac.compare_digest(self.recomputed_hash(key), self.hash):
+            return (
+                f"{self.describe()} was altered or forged: its seal does not verify under key {self.key_id!r}"
+            )
+        return ""
 
     def describe(self) -> str:
         return f"event #{self.seq} ({self.action} by {self.actor} at {format_timestamp(self.occurred_at)})"
@@ -150,6 +227,7 @@ class ChainReport:
     head_hash: str
     first_bad_seq: int | None = None
     problem: str = ""
+    expected_key: str = ""  # the key id the first bad event should have verified under
 
     def summary(self) -> str:
         if self.ok:
@@ -158,12 +236,14 @@ class ChainReport:
         return f"audit chain BROKEN at event #{self.first_bad_seq}: {self.problem}"
 
 
-def verify_chain(events: Iterable[StoredEvent]) -> ChainReport:
+def verify_chain(events: Iterable[StoredEvent], keyring: Keyring | None = None) -> ChainReport:
     """Walk the events in ``seq`` order and report the first broken link.
 
-    Edits show as a hash that no longer matches; deletions as a gap in the
+    Edits show as a seal that no longer verifies; deletions as a gap in the
     sequence or a ``prev_hash`` that points at nothing; insertions and
-    reorderings as a ``prev_hash`` that names another event.
+    reorderings as a ``prev_hash`` that names another event; events appended
+    or re-chained without the key as a seal that does not verify under the
+    key they name (or as unkeyed events after the cut-over).
     """
     expected_seq, prev_hash, count = 1, GENESIS_HASH, 0
     for event in events:
@@ -184,8 +264,11 @@ def verify_chain(events: Iterable[StoredEvent]) -> ChainReport:
                 f"{event.describe()} does not follow the event before it (inserted, reordered or deleted)"
             )
             return ChainReport(False, count, expected_seq - 1, prev_hash, event.seq, problem)
-        if event.recomputed_hash() != event.hash:
-            problem = f"{event.describe()} was altered: its content no longer matches its hash"
-            return ChainReport(False, count, expected_seq - 1, prev_hash, event.seq, problem)
+        problem = event.seal_problem(keyring)
+        if problem:
+            expected = ""
+            if keyring is not None:
+                expected = event.key_id if event.key_id in keyring.keys else keyring.active
+            return ChainReport(False, count, expected_seq - 1, prev_hash, event.seq, problem, expected)
         prev_hash, expected_seq = event.hash, expected_seq + 1
     return ChainReport(True, count, expected_seq - 1, prev_hash)

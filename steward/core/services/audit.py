@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,12 +13,15 @@ from typing import Any
 
 from sqlalchemy import Select, func, or_, select
 
+from steward.core.adapters.audit_keys import keyring_for, new_key, save_keyring
+from steward.core.adapters.db.mappers.audit import to_stored_event
 from steward.core.adapters.db.models import AuditEventRow, AuditHeadRow
 from steward.core.config import ensure_writable_dir
 from steward.core.domain.accounts import Actor
 from steward.core.domain.audit import (
     AuditEvent,
     ChainReport,
+    Keyring,
     Outcome,
     StoredEvent,
     format_timestamp,
@@ -94,6 +98,8 @@ class VerifyResult:
     checkpoint_problem: str = ""
     head_problem: str = ""
     signature_problems: tuple[str, ...] = ()  # approvals that do not stand on their own audit event
+    sink_problems: tuple[str, ...] = ()  # checkpoints in the append-only sink the chain no longer matches
+    sink_checked: int = 0
 
     @property
     def ok(self) -> bool:
@@ -102,10 +108,16 @@ class VerifyResult:
             and not self.checkpoint_problem
             and not self.head_problem
             and not self.signature_problems
+            and not self.sink_problems
         )
 
     def summary(self) -> str:
         lines = [self.chain.summary()]
+        if not self.chain.ok and self.chain.expected_key:
+            lines.append(f"expected a seal under audit key {self.chain.expected_key!r}")
+        lines += [f"checkpoint sink MISMATCH: {line}" for line in self.sink_problems]
+        if self.sink_checked and not self.sink_problems:
+            lines.append(f"matches all {self.sink_checked} checkpoints in the append-only sink")
         lines += [f"signature NOT BACKED by its audit event: {line}" for line in self.signature_problems]
         if self.head_problem:
             lines.append(f"audit head BROKEN: {self.head_problem}")
@@ -118,25 +130,6 @@ class VerifyResult:
                 f"matches checkpoint #{self.checkpoint.seq} of {format_timestamp(self.checkpoint.created_at)}"
             )
         return "\n".join(lines)
-
-
-def _stored(row: AuditEventRow) -> StoredEvent:
-    return StoredEvent(
-        seq=row.seq,
-        event_id=row.event_id,
-        occurred_at=row.occurred_at,
-        actor=row.actor,
-        action=row.action,
-        object_type=row.object_type,
-        object_id=row.object_id,
-        outcome=row.outcome,
-        before_json=row.before_json,
-        after_json=row.after_json,
-        detail=row.detail,
-        source=row.source,
-        prev_hash=row.prev_hash,
-        hash=row.hash,
-    )
 
 
 def to_event(row: AuditEventRow) -> AuditEvent:
@@ -155,6 +148,7 @@ def to_event(row: AuditEventRow) -> AuditEvent:
         source=row.source,
         prev_hash=row.prev_hash,
         hash=row.hash,
+        key_id=row.key_id or "",
     )
 
 
@@ -210,13 +204,13 @@ class AuditService:
                 select(AuditEventRow).order_by(AuditEventRow.seq).execution_options(yield_per=2000)
             )
             for row in result.scalars():
-                yield _stored(row)
+                yield to_stored_event(row)
 
     def verify(
         self, checkpoint: Checkpoint | None = None, *, use_latest_checkpoint: bool = True
     ) -> VerifyResult:
         """Check every link, the head row, and the newest signed checkpoint outside the database."""
-        report = verify_chain(self._iter_stored())
+        report = verify_chain(self._iter_stored(), keyring_for(self.ctx.settings))
         head_problem = ""
         with UnitOfWork(self.ctx, write=False) as uow:
             head = uow.session.get(AuditHeadRow, 1)
@@ -237,7 +231,9 @@ class AuditService:
         from steward.core.services.promotions.integrity import signature_problems  # the promotions room
 
         signatures = tuple(signature_problems(self.ctx))
-        return VerifyResult(report, checkpoint, problem, head_problem, signatures)
+        sink = self._sink_entries()
+        sink_problems = tuple(self._compare_sink(sink, report))
+        return VerifyResult(report, checkpoint, problem, head_problem, signatures, sink_problems, len(sink))
 
     def _compare(self, uow: UnitOfWork, checkpoint: Checkpoint, report: ChainReport) -> str:
         if not checkpoint.signature_valid(self._key):
@@ -254,6 +250,115 @@ class AuditService:
                 f"{checkpoint.hash[:16]} (the chain was rewritten)"
             )
         return ""
+
+    # ---- the append-only checkpoint sink ------------------------------------
+    def _append_to_sink(self, point: Checkpoint) -> None:
+        """One JSON line per checkpoint, appended (O_APPEND): earlier lines are never rewritten by Steward."""
+        path = self.ctx.settings.audit_sink
+        if path is None:
+            return
+        ensure_writable_dir(path.parent, "audit sink folder")
+        line = json.dumps(json.loads(point.to_json()), separators=(",", ":")) + "\n"
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, line.encode("utf-8"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def _sink_entries(self) -> builtins.list[tuple[int, Checkpoint | None]]:
+        """(line number, checkpoint or None when the line is not one) for every line of the sink."""
+        path = self.ctx.settings.audit_sink
+        if path is None or not path.is_file():
+            return []
+        entries: builtins.list[tuple[int, Checkpoint | None]] = []
+        with path.open(encoding="utf-8") as handle:
+            for number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    entries.append((number, Checkpoint.from_json(line)))
+                except (ValueError, KeyError, TypeError):
+                    entries.append((number, None))
+        return entries
+
+    def _compare_sink(
+        self, entries: builtins.list[tuple[int, Checkpoint | None]], report: ChainReport
+    ) -> Iterator[str]:
+        """Every checkpoint ever appended must be signed with the secret key and still match the chain."""
+        if not entries:
+            return
+        seqs = [point.seq for _, point in entries if point is not None]
+        with UnitOfWork(self.ctx, write=False) as uow:
+            query = select(AuditEventRow.seq, AuditEventRow.hash).where(AuditEventRow.seq.in_(set(seqs)))
+            hashes = {seq: digest for seq, digest in uow.session.execute(query)}
+        for number, point in entries:
+            where = f"line {number}"
+            if point is None:
+                yield f"{where} is not a Steward checkpoint"
+            elif not point.signature_valid(self._key):
+                yield f"{where} (checkpoint #{point.seq}) is not signed with this secret key (forged?)"
+            elif point.seq not in hashes:
+                yield f"{where} recorded event #{point.seq}; the chain ends at #{report.head_seq} (truncated)"
+            elif hashes[point.seq] != point.hash:
+                yield (
+                    f"{where}: event #{point.seq} has seal {hashes[point.seq][:16]} but the sink recorded "
+                    f"{point.hash[:16]} (the chain was rewritten)"
+                )
+
+    # ---- keys ----------------------------------------------------------------
+    def rekey(self, actor: Actor, *, rotate: bool = True) -> Keyring:
+        """Adopt the unkeyed events written before keyed sealing, and rotate to a new key (audited).
+
+        The upgrade path of a chain that predates keyed seals: its unkeyed
+        events must form the chain's start and verify (against the newest
+        checkpoint too); the last of them becomes the cut-over
+        (``legacy_until``), after which an unkeyed event is refused. With
+        ``rotate`` a new random key becomes the active one; old keys stay, so
+        the events they sealed still verify. A checkpoint is signed at the end.
+        """
+        authz.check(self.ctx, actor, Action.CHECKPOINT_AUDIT, what="re-key the audit chain")
+        current = keyring_for(self.ctx.settings)
+        legacy_end, keyed_seen = 0, False
+        for event in self._iter_stored():
+            if event.key_id:
+                keyed_seen = True
+            elif keyed_seen:
+                raise InvalidInput(
+                    f"{event.describe()} is unkeyed but follows keyed events; it cannot be legacy (forged?)"
+                )
+            else:
+                legacy_end = event.seq
+        adopted = Keyring(current.keys, current.active, max(current.legacy_until, legacy_end))
+        result = self._verify_with(adopted)
+        if not result.ok:
+            raise InvalidInput(f"the chain does not verify, so it is not re-keyed:\n{result.summary()}")
+        keys, active = dict(adopted.keys), adopted.active
+        if rotate:
+            active, keys[active] = new_key()
+        keyring = Keyring(keys, active, adopted.legacy_until)
+        save_keyring(self.ctx.settings, keyring)
+        with UnitOfWork(self.ctx) as uow:
+            uow.record(
+                actor,
+                "audit.rekey",
+                object_type="audit",
+                object_id=active,
+                before={"active_key": current.active, "legacy_until": current.legacy_until},
+                after={"active_key": active, "legacy_until": keyring.legacy_until, "keys": sorted(keys)},
+            )
+            uow.commit()
+        self.checkpoint(actor)
+        return keyring
+
+    def _verify_with(self, keyring: Keyring) -> VerifyResult:
+        report = verify_chain(self._iter_stored(), keyring)
+        checkpoint = self.latest_checkpoint()
+        problem = ""
+        if checkpoint is not None:
+            with UnitOfWork(self.ctx, write=False) as uow:
+                problem = self._compare(uow, checkpoint, report)
+        return VerifyResult(report, checkpoint, problem)
 
     # ---- checkpoints -------------------------------------------------------
     def checkpoint_dir(self) -> Path:
@@ -273,6 +378,7 @@ class AuditService:
             temporary = path.with_suffix(".tmp")
             temporary.write_text(point.to_json(), encoding="utf-8")
             temporary.replace(path)
+            self._append_to_sink(point)
             uow.record(
                 actor,
                 "audit.checkpoint",

@@ -21,7 +21,7 @@ from datetime import timedelta
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from steward.core.adapters.db.bulk import insert_new
 from steward.core.adapters.db.models import LoginThrottleRow, SessionRow, UserRow
@@ -265,14 +265,7 @@ class AuthService:
             row = uow.session.scalar(select(UserRow).where(UserRow.external_id == external_id))
             system = Actor.system_actor("sso")
             if row is None:
-                row = self._provision(uow, claims, external_id)
-                uow.record(
-                    system,
-                    "user.provision",
-                    object_type="user",
-                    object_id=row.username,
-                    after={"username": row.username, "auth_source": "oidc", "external_id": external_id},
-                )
+                row = self._link_or_provision(uow, claims, external_id, system)
             if not row.active:
                 raise ended("user_deactivated")
             session_row = self._new_session(uow, row, token, method="oidc", source=source, groups=groups)
@@ -296,6 +289,54 @@ class AuthService:
                 )
             uow.commit()
         return actor
+
+    def _link_or_provision(
+        self, uow: UnitOfWork, claims: Mapping[str, Any], external_id: str, system: Actor
+    ) -> UserRow:
+        """The account of the person behind a first SSO sign-in: theirs if known, else a new one.
+
+        A *verified* e-mail naming exactly one account with no identity-provider
+        identity yet is that person: the sign-in uses that account, which is
+        bound to ``issuer|subject`` from now on. Otherwise a new account is
+        provisioned, and if its e-mail (verified or not) is that of existing
+        accounts it is linked to their person, so the two never fill two seats
+        and never approve each other's requests.
+        """
+        email = str(claims.get("email") or "").strip()
+        same_mail = (
+            list(
+                uow.session.scalars(
+                    select(UserRow).where(func.lower(UserRow.email) == email.lower()).order_by(UserRow.id)
+                )
+            )
+            if email
+            else []
+        )
+        verified = claims.get("email_verified") in (True, "true", "True")
+        if verified and self.ctx.settings.sso_link_verified_email and len(same_mail) == 1:
+            existing = same_mail[0]
+            if existing.external_id is None:
+                existing.external_id = external_id
+                existing.updated_at = self.ctx.clock.now()
+                uow.session.flush()
+                uow.record(
+                    system,
+                    "user.link_identity",
+                    object_type="user",
+                    object_id=existing.username,
+                    after={"external_id": external_id, "matched_by": "verified e-mail"},
+                    detail=f"SSO sign-in with the verified e-mail of {existing.username} uses that account",
+                )
+                return existing
+        row = self._provision(uow, claims, external_id)
+        after: dict[str, Any] = {"username": row.username, "auth_source": "oidc", "external_id": external_id}
+        if same_mail:
+            person = same_mail[0]
+            row.person_id = person.person_id or person.id
+            uow.session.flush()
+            after["same_person_as"] = person.username
+        uow.record(system, "user.provision", object_type="user", object_id=row.username, after=after)
+        return row
 
     def _provision(self, uow: UnitOfWork, claims: Mapping[str, Any], external_id: str) -> UserRow:
         base = ""

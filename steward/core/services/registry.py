@@ -23,7 +23,13 @@ import pandas as pd
 from sklearn.pipeline import Pipeline as SkPipeline
 from sqlalchemy import func, select
 
-from steward.core.adapters.artifacts import SAFE_TEMP_AGE, Upload, loads_pipeline, read_upload
+from steward.core.adapters.artifacts import (
+    SAFE_TEMP_AGE,
+    Upload,
+    first_prediction,
+    loads_pipeline,
+    read_upload,
+)
 from steward.core.adapters.db.models import PipelineRow, PipelineVersionRow, ReferenceProfileRow
 from steward.core.domain.accounts import Actor
 from steward.core.domain.audit import Outcome
@@ -625,6 +631,8 @@ class PipelineService:
             spec = PipelineSpec.from_dict(pipeline.spec)
             source = self._source(spec)
             frame = source.load()
+            # A crash or hang of the first prediction takes down a child process, not this one.
+            first_prediction(data, spec.schema.coerce(frame), what=filename)
             result = evaluate_fitted(spec, frame, fitted, source=source.describe())
             profile = reference_profile(spec, fitted, frame)
         except StewardError as problem:

@@ -18,6 +18,7 @@ from typing import Any, Self
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from steward.core.adapters.audit_keys import keyring_for
 from steward.core.adapters.db.models import AuditEventRow, AuditHeadRow
 from steward.core.adapters.notifiers import Notification
 from steward.core.domain.accounts import Actor
@@ -47,6 +48,8 @@ class UnitOfWork:
     def __enter__(self) -> Self:
         engine = self.ctx.engines.write if self.write else self.ctx.engines.read
         self._session = Session(engine, expire_on_commit=False, autoflush=True)
+        # Whoever checks an event's seal inside this transaction (signatures, certificates) needs the keys.
+        self._session.info["audit_keyring"] = keyring_for(self.ctx.settings)
         self._session.begin()
         return self
 
@@ -112,9 +115,12 @@ class UnitOfWork:
             "prev_hash": head.hash,
         }
         stored = {**common, "outcome": outcome.value, "before_json": before_json, "after_json": after_json}
-        digest = compute_hash(**stored)
-        session.add(AuditEventRow(**stored, hash=digest))
-        event = AuditEvent(**common, outcome=outcome, before=before, after=after, hash=digest)
+        keyring = session.info["audit_keyring"]
+        digest = compute_hash(**stored, key=keyring.active_key, key_id=keyring.active)
+        session.add(AuditEventRow(**stored, hash=digest, key_id=keyring.active))
+        event = AuditEvent(
+            **common, outcome=outcome, before=before, after=after, hash=digest, key_id=keyring.active
+        )
         head.seq, head.hash = event.seq, digest
         session.flush()
         self.events.append(event)

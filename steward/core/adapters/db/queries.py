@@ -70,13 +70,26 @@ def users_by_name(db: Session, usernames: Collection[str]) -> dict[str, UserRow]
     return {u.username: u for u in db.scalars(select(UserRow).where(UserRow.username.in_(usernames)))}
 
 
-def persons_of(db: Session, usernames: Collection[str]) -> dict[str, str]:
-    """account -> the person behind it; accounts linked to one person give the same key.
+def person_key(user_id: int, person_id: int | None) -> str:
+    return f"person:{person_id or user_id}"
 
-    Every account is its own person until identity links exist (the SSO sign-in
-    that matches an existing person links the accounts).
+
+def persons_of(db: Session, usernames: Collection[str]) -> dict[str, str]:
+    """account -> the person behind it (one statement); accounts linked to one person give the same key.
+
+    An SSO sign-in that matched an existing person by e-mail links its account
+    to that person (``users.person_id``). Names that are no account (system
+    actors) are their own person.
     """
-    return {name: name for name in usernames}
+    names = set(usernames)
+    result = {name: name for name in names}
+    if names:
+        rows = db.execute(
+            select(UserRow.username, UserRow.id, UserRow.person_id).where(UserRow.username.in_(names))
+        )
+        for username, user_id, person_id in rows:
+            result[username] = person_key(user_id, person_id)
+    return result
 
 
 def latest_sessions(db: Session, user_ids: Collection[int]) -> dict[int, SessionRow]:

@@ -18,7 +18,7 @@ from steward.core.errors import InvalidInput
 from steward.core.services.context import ServiceContext
 from steward.core.services.deployments import entries
 from steward.core.services.promotions.reading import PromotionReader
-from steward.core.services.promotions.signers import approval_problems, hash_matches, signer_facts
+from steward.core.services.promotions.signers import approval_problems, seal_check, signer_facts
 from steward.core.services.uow import UnitOfWork
 
 
@@ -42,7 +42,8 @@ def certificate(ctx: ServiceContext, entry_id: int) -> Certificate:
         audit = [
             (e.seq, e.action, e.actor, e.occurred_at.isoformat(), e.hash) for _, e in sorted(events.items())
         ]
-        intact = all(hash_matches(e) for e in events.values()) and len(events) == len(seqs)
+        authentic = seal_check(db)
+        intact = all(authentic(e) for e in events.values()) and len(events) == len(seqs)
         signatures = approval_problems(request, signer_facts(db, [request]))
         by_id = {a.id: a for a in request.approvals}
         mismatches = tuple(

@@ -82,6 +82,12 @@ def decide(
             reader = PromotionReader(db, now)
             current = reader.request(row, versions)
             check_open(current, expected_version)
+            persons = queries.persons_of(db, [actor.username, row.requested_by])
+            if persons[actor.username] == persons[row.requested_by]:  # another account of the requester
+                raise InvalidInput(
+                    f"{actor.username} and {row.requested_by} are accounts of one person; "
+                    "someone else must sign this promotion off"
+                )
             env = reader.environments()[row.environment_id]
             policy = to_policy(env, db.get(SignoffPolicyRow, env.id))
             held = authz.current_roles(db, actor) & APPROVERS

@@ -12,13 +12,13 @@ from sqlalchemy import select
 from steward.core.adapters.db.models import PromotionRequestRow
 from steward.core.services.context import ServiceContext
 from steward.core.services.promotions.reading import PromotionReader
-from steward.core.services.promotions.signers import EventCheck, approval_problems, hash_matches, signer_facts
+from steward.core.services.promotions.signers import EventCheck, approval_problems, signer_facts
 from steward.core.services.uow import UnitOfWork
 
 BATCH = 500
 
 
-def signature_problems(ctx: ServiceContext, authentic: EventCheck = hash_matches) -> list[str]:
+def signature_problems(ctx: ServiceContext, authentic: EventCheck | None = None) -> list[str]:
     """One line per approval that does not stand on its own audit event (empty when all do)."""
     lines: list[str] = []
     with UnitOfWork(ctx, write=False) as uow:

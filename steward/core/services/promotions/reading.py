@@ -28,14 +28,14 @@ from steward.core.services.alerting import unresolved_critical_by_pipeline
 from steward.core.services.head_to_head import latest_comparisons, to_head_to_head
 from steward.core.services.loadtest import latest_load_tests
 from steward.core.services.promotions.evidence import EvidenceFacts, assemble_evidence
-from steward.core.services.promotions.signers import EventCheck, hash_matches, signer_facts
+from steward.core.services.promotions.signers import EventCheck, signer_facts
 from steward.core.services.sla import sla_targets_many
 
 
 class PromotionReader:
     """Reads within one transaction (the caller's session); environments and pipelines are read once."""
 
-    def __init__(self, db: Session, now: datetime, authentic: EventCheck = hash_matches) -> None:
+    def __init__(self, db: Session, now: datetime, authentic: EventCheck | None = None) -> None:
         self.db, self.now, self.authentic = db, now, authentic
         self._environments: dict[int, EnvironmentRow] | None = None
         self._pipelines: dict[int, PipelineRow] = {}

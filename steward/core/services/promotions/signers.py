@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from steward.core.adapters.db import queries
 from steward.core.adapters.db.mappers.approvals import known_roles
 from steward.core.adapters.db.mappers.audit import stored_events
-from steward.core.domain.audit import StoredEvent
+from steward.core.domain.audit import Keyring, StoredEvent
 from steward.core.domain.permissions import APPROVERS, Tier
 from steward.core.domain.policy_rules import PRODUCTION_FLOOR
 from steward.core.domain.promotions import Approval, Decision, EnvironmentPolicy, PromotionRequest
@@ -43,9 +43,18 @@ from steward.core.services.roles_lookup import session_groups
 EventCheck = Callable[[StoredEvent], bool]
 
 
-def hash_matches(event: StoredEvent) -> bool:
-    """Whether an audit event's stored seal matches its content (the chain's own check)."""
-    return event.recomputed_hash() == event.hash
+def seal_check(db: Session) -> EventCheck:
+    """Whether an audit event's seal verifies under the audit keys (the chain's own check).
+
+    The keys come with the unit of work's session; a plain SHA-256 is not
+    enough, since anyone who can write the database can compute one.
+    """
+    keyring: Keyring = db.info["audit_keyring"]
+
+    def authentic(event: StoredEvent) -> bool:
+        return not event.seal_problem(keyring)
+
+    return authentic
 
 
 def approver_roles_now(db: Session, usernames: Collection[str]) -> dict[str, frozenset[Role]]:
@@ -76,15 +85,15 @@ class SignerFacts:
 
     roles_now: Mapping[str, frozenset[Role]]
     events: Mapping[int, StoredEvent]
+    authentic: EventCheck
     persons: Mapping[str, str] = field(default_factory=dict)  # account -> person (linked accounts share)
-    authentic: EventCheck = hash_matches
 
     def person(self, username: str) -> str:
         return self.persons.get(username, username)
 
 
 def signer_facts(
-    db: Session, requests: Collection[PromotionRequest], authentic: EventCheck = hash_matches
+    db: Session, requests: Collection[PromotionRequest], authentic: EventCheck | None = None
 ) -> SignerFacts:
     """Load everything :func:`signoff_now` needs for these requests, in a fixed number of statements."""
     signers = signers_of(requests)
@@ -94,7 +103,7 @@ def signer_facts(
         roles_now=approver_roles_now(db, signers),
         events=stored_events(db, seqs),
         persons=queries.persons_of(db, people),
-        authentic=authentic,
+        authentic=authentic or seal_check(db),
     )
 
 

@@ -27,6 +27,7 @@ def to_stored_event(row: AuditEventRow) -> StoredEvent:
         source=row.source,
         prev_hash=row.prev_hash,
         hash=row.hash,
+        key_id=row.key_id or "",
     )
 
 

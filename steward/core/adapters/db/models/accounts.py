@@ -20,6 +20,9 @@ class UserRow(Base):
     password_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)
     auth_source: Mapped[str] = mapped_column(String(16), default="local")
     external_id: Mapped[str | None] = mapped_column(String(512), unique=True, nullable=True)
+    # The person behind the account: another account's id when linked to it (an SSO sign-in with that
+    # account's e-mail), empty when the account is its own person. One person fills one seat.
+    person_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

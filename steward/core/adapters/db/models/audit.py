@@ -29,6 +29,8 @@ class AuditEventRow(Base):
     source: Mapped[str] = mapped_column(String(100), default="")
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # The audit key that sealed this event (HMAC); empty for events sealed before keyed sealing.
+    key_id: Mapped[str] = mapped_column(String(32), default="", server_default="")
 
 
 class AuditHeadRow(Base):
