@@ -7,7 +7,7 @@ verify only up to the keyring's cut-over, which ``steward audit rekey``
 records (see docs/security.md).
 
 Revision ID: 0060
-Revises: 0016
+Revises: 0018
 Create Date: 2026-12-07 11:20:00.000000
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0060"
-down_revision = "0016"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
