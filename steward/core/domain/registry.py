@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from steward.core.domain.metrics import PRIMARY_METRIC
+
 
 @dataclass(frozen=True)
 class Pipeline:
@@ -80,13 +82,9 @@ class PipelineOverview:
     deployed: Mapping[str, int] = field(default_factory=dict)  # environment -> version number
 
 
-PRIMARY_METRIC = {"classification": "roc_auc", "regression": "rmse"}
-HIGHER_IS_BETTER = {
-    "accuracy": True,
-    "roc_auc": True,
-    "f1": True,
-    "log_loss": False,
-    "mae": False,
-    "rmse": False,
-    "r2": True,
-}
+__all__ = [
+    "PRIMARY_METRIC",
+    "Pipeline",
+    "PipelineOverview",
+    "PipelineVersion",
+]  # PRIMARY_METRIC: for old importers
