@@ -58,6 +58,20 @@ class PipelineVersion:
     def task(self) -> str:
         return str(self.spec.get("pipeline", {}).get("task", ""))
 
+    @property
+    def target(self) -> str:
+        """The column it predicts ("" when the spec does not say)."""
+        return str(self.spec.get("pipeline", {}).get("target", ""))
+
+    @property
+    def positive_class(self) -> Any:
+        """The class a binary classifier's score is the probability of; None otherwise."""
+        return self.lineage.get("positive_class")
+
+    @property
+    def classes(self) -> tuple[Any, ...]:
+        return tuple(self.lineage.get("classes") or ())
+
     def summary(self) -> dict[str, Any]:
         """What the audit log records about a version."""
         return {

@@ -24,10 +24,12 @@ from sklearn.pipeline import Pipeline as SkPipeline
 from sqlalchemy import func, select
 
 from steward.core.adapters.artifacts import SAFE_TEMP_AGE, Upload, loads_pipeline, read_upload
+from steward.core.adapters.db.mappers.registry import to_pipeline, to_version
 from steward.core.adapters.db.models import PipelineRow, PipelineVersionRow, ReferenceProfileRow
 from steward.core.domain.accounts import Actor
 from steward.core.domain.audit import Outcome
 from steward.core.domain.permissions import Action
+from steward.core.domain.pipelines_page import PipelinesPage
 from steward.core.domain.registry import Pipeline, PipelineOverview, PipelineVersion
 from steward.core.drift.kinds import ColumnKind
 from steward.core.drift.profile import Profile, build_profile
@@ -43,6 +45,7 @@ from steward.core.services.context import ServiceContext
 from steward.core.services.deployments import deployed_map
 from steward.core.services.environments import EnvironmentService
 from steward.core.services.predictions import request_ids
+from steward.core.services.registry_page import latest_versions, read_pipelines_page
 from steward.core.services.uow import UnitOfWork
 
 PREDICTION_COLUMN = "prediction"
@@ -51,51 +54,6 @@ MAX_LISTED = 100
 # Where a retrained version's lineage (and its audit event) says which production data it learned from.
 RETRAINED_FROM = "retrained_from"
 AUDIT_ACTIONS = {"trained": "pipeline.train", "uploaded": "pipeline.upload", "retrained": "pipeline.retrain"}
-
-
-def _loads(text: str) -> Any:
-    return json.loads(text)
-
-
-def to_pipeline(row: PipelineRow) -> Pipeline:
-    return Pipeline(
-        id=row.id,
-        name=row.name,
-        owner=row.owner,
-        task=row.task,
-        target=row.target,
-        description=row.description,
-        spec=_loads(row.spec_json),
-        spec_digest=row.spec_digest,
-        created_at=row.created_at,
-        created_by=row.created_by,
-        updated_at=row.updated_at,
-    )
-
-
-def to_version(row: PipelineVersionRow, pipeline_name: str) -> PipelineVersion:
-    return PipelineVersion(
-        id=row.id,
-        pipeline_id=row.pipeline_id,
-        pipeline_name=pipeline_name,
-        number=row.number,
-        origin=row.origin,
-        status=row.status,
-        artifact_uri=row.artifact_uri,
-        artifact_sha256=row.artifact_sha256,
-        artifact_size=row.artifact_size,
-        spec=_loads(row.spec_json),
-        spec_digest=row.spec_digest,
-        schema=_loads(row.schema_json),
-        data_digest=row.data_digest,
-        data_rows=row.data_rows,
-        metrics=_loads(row.metrics_json),
-        lineage=_loads(row.lineage_json),
-        charts=_loads(row.charts_json),
-        warnings=tuple(_loads(row.warnings_json)),
-        trained_by=row.trained_by,
-        trained_at=row.trained_at,
-    )
 
 
 def drift_kinds(schema: InputSchema) -> dict[str, ColumnKind]:
@@ -145,11 +103,7 @@ class PipelineService:
                     )
                 ).all()
             )
-            latest_rows = {}
-            for version in uow.session.scalars(
-                select(PipelineVersionRow).order_by(PipelineVersionRow.number)
-            ):
-                latest_rows[version.pipeline_id] = version
+            latest_rows = latest_versions(uow.session)  # only the newest rows, not every version's charts
             deployed = deployed_map(uow.session)
             return [
                 PipelineOverview(
@@ -160,6 +114,10 @@ class PipelineService:
                 )
                 for row in rows
             ]
+
+    def page(self, actor: Actor, *, pipeline: str | None = None, version: object = None) -> PipelinesPage:
+        """The Pipelines page in one read (see :mod:`steward.core.services.registry_page`)."""
+        return read_pipelines_page(self.ctx, actor, pipeline=pipeline, version=version)
 
     def get(self, name: str) -> Pipeline:
         with UnitOfWork(self.ctx, write=False) as uow:
