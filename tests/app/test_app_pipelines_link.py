@@ -68,7 +68,9 @@ def test_a_link_opens_the_card_of_the_version_awaiting_sign_off(demo: tuple[Stew
     assert at.query_params["version"] == "1"
 
 
-def test_a_link_to_a_missing_version_opens_the_latest_and_says_so(demo: tuple[Steward, dict[str, str]]) -> None:
+def test_a_link_to_a_missing_version_opens_the_latest_and_says_so(
+    demo: tuple[Steward, dict[str, str]],
+) -> None:
     _, tokens = demo
     at = open_link(tokens["vera"], pipeline="credit-default", version="9")
     assert at.selectbox(key=VERSION).value == 3
