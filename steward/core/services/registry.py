@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import builtins
 import dataclasses
-import json
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import timedelta
@@ -171,7 +170,7 @@ class PipelineService:
             raise InvalidInput(f"the spec is larger than {MAX_SPEC_BYTES // 1024} kB")
         spec = parse_spec(spec_text)
         spec_json, digest, now = (
-            json.dumps(spec.to_dict(), sort_keys=True),
+            spec.to_dict(),
             spec.digest(),
             self.ctx.clock.now(),
         )
@@ -422,15 +421,15 @@ class PipelineService:
                     artifact_uri=stored.uri,
                     artifact_sha256=stored.sha256,
                     artifact_size=stored.size,
-                    spec_json=json.dumps(spec.to_dict(), sort_keys=True),
+                    spec_json=spec.to_dict(),
                     spec_digest=spec.digest(),
-                    schema_json=json.dumps(spec.schema.to_dict(), sort_keys=True),
+                    schema_json=spec.schema.to_dict(),
                     data_digest=result.lineage.data_digest,
                     data_rows=result.lineage.data_rows,
-                    metrics_json=json.dumps(dict(result.metrics)),
-                    lineage_json=json.dumps(lineage),
-                    charts_json=json.dumps(result.charts.to_dict()),
-                    warnings_json=json.dumps(list(result.warnings)),
+                    metrics_json=dict(result.metrics),
+                    lineage_json=dict(lineage),
+                    charts_json=result.charts.to_dict(),
+                    warnings_json=list(result.warnings),
                     trained_by=actor.username,
                     trained_at=self.ctx.clock.now(),
                 )
