@@ -91,3 +91,21 @@ def test_the_page_is_one_read_whatever_the_number_of_versions(demo: tuple[Stewar
     assert (cost.reads, cost.writes) == (1, 0), cost
     assert cost.statements <= 14, cost
     assert card_url("credit-default", 2) == "/pipelines?pipeline=credit-default&version=2"
+
+
+def test_the_one_read_costs_less_than_the_reads_it_replaced(demo: tuple[Steward, dict[str, str]]) -> None:
+    """The page used to make six reads (environments, the list with every version, the versions, three
+    data set lists); the list alone loaded every version's chart data."""
+    steward, _ = demo
+    bea = as_user(steward, "bea")
+    with counting(steward) as before:
+        steward.environments.list()
+        steward.pipelines.list()
+        steward.pipelines.versions("credit-default")
+        for role in ("production", "labels", None):
+            steward.datasets.list(role=role)
+    with counting(steward) as now:
+        steward.pipelines.page(bea, pipeline="credit-default")
+    print(f"before: {before.transactions} transactions, {before.statements} statements")
+    print(f"now: {now.transactions} transaction, {now.statements} statements")
+    assert before.transactions == 6 and now.transactions == 1
