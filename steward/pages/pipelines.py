@@ -1,9 +1,11 @@
 """Pipelines: the registry list, each pipeline's model card, versions and schema; registering and training.
 
-Thin on purpose: the wording of the card, the headline metric and which
-version is better come from ``steward.core.domain.model_card``; registering, training
-and uploads are ``steward.pipelines`` calls that check permissions themselves
-(the controls are only hidden from people who may not use them).
+Thin on purpose: one read (``steward.pipelines.page``) says which pipeline and
+version are shown, their card, what the version selector offers and what the
+reader may do; registering, training and uploads are ``steward.pipelines``
+calls that check permissions themselves (the controls are only hidden from
+people who may not use them). A link ``/pipelines?pipeline=NAME&version=N``
+(see ``steward.core.domain.pipelines_page.card_url``) opens that version's card.
 """
 
 from __future__ import annotations
@@ -20,32 +22,27 @@ from steward.core.domain.model_card import (
     ModelCard,
     Section,
     allowed_values,
-    build_model_card,
-    deployed_versions,
     format_metric,
     importance_chart_data,
     metric_label,
     ordered_metrics,
-    previous_version,
     primary_metric,
-    spec_changed_since,
 )
-from steward.core.domain.permissions import Action, is_allowed
+from steward.core.domain.permissions import Action
+from steward.core.domain.pipelines_page import PIPELINE_PARAM, VERSION_PARAM, PipelinesPage
 from steward.core.domain.registry import PipelineOverview, PipelineVersion
 from steward.core.pipelines.sources import describe_size
 from steward.core.pipelines.spec import MAX_SPEC_BYTES
 
 page = require(Action.VIEW_PIPELINES)
 steward, actor = page.steward, page.actor
-CAN_REGISTER = is_allowed(actor.roles, Action.REGISTER_PIPELINE)
-CAN_TRAIN = is_allowed(actor.roles, Action.TRAIN_PIPELINE)
-# Retraining is decided by the tier of the environment the production data comes from.
-RETRAIN_FROM = [
-    e.name for e in steward.environments.list() if is_allowed(actor.roles, Action.RETRAIN, e.tier)
-]
-CHOICE, PENDING = "pipelines_choice", "pipelines_choice_next"
+CHOICE, PENDING, LINKED = "pipelines_choice", "pipelines_choice_next", "pipelines_link_applied"
 MB = 1024 * 1024
 VERBS = {"trained": "Trained", "retrained": "Retrained", "uploaded": "Registered the upload as"}
+
+
+def version_key(pipeline: str) -> str:
+    return f"pipelines_version_{pipeline}"
 
 
 def select_next(pipeline: str, version: int | None = None) -> None:
@@ -87,11 +84,8 @@ def render_section(section: Section) -> None:
 
 
 def render_charts(names: tuple[str, ...], version: PipelineVersion, previous: PipelineVersion | None) -> None:
-    data, lineage = version.charts, version.lineage
-    positive = lineage.get("positive_class")
-    classes = list(lineage.get("classes") or [])
-    negative = next((c for c in classes if c != positive), "other")
-    target = version.spec.get("pipeline", {}).get("target", "target")
+    data, positive, target = version.charts, version.positive_class, version.target or "target"
+    negative = next((c for c in version.classes if c != positive), "other")
     figures = []
     for name in names:
         if name == "roc" and data.get("roc"):
@@ -151,8 +145,8 @@ def render_card(card: ModelCard, version: PipelineVersion, previous: PipelineVer
     )
 
 
-def render_versions(versions: list[PipelineVersion], deployed: dict[str, int] | Any) -> None:
-    where = deployed_versions(dict(deployed))
+def render_versions(view: PipelinesPage) -> None:
+    versions, where = list(view.versions), view.deployed_in
     metrics = ordered_metrics({name: None for v in versions for name in v.metrics})
     newest_first = list(reversed(versions))
     facts: dict[str, list[str]] = {
@@ -191,12 +185,7 @@ def render_versions(versions: list[PipelineVersion], deployed: dict[str, int] | 
             ),
             config={"displaylogo": False},
         )
-        digests = {v.data_digest for v in versions}
-        st.caption(
-            "All versions learned from the same data (same data digest): their metrics compare directly."
-            if len(digests) == 1
-            else "Versions with different data digests learned from different data: compare with care."
-        )
+        st.caption(view.versions_note)
     for v in reversed(versions):
         with st.expander(f"Lineage of {v.label}"):
             lineage = v.lineage
@@ -232,8 +221,7 @@ def render_versions(versions: list[PipelineVersion], deployed: dict[str, int] | 
             st.json(dict(v.spec), expanded=False)
 
 
-def render_schema(schema: dict[str, Any] | Any) -> None:
-    columns = list(dict(schema).get("columns") or [])
+def render_schema(columns: tuple[Any, ...]) -> None:
     st.caption(
         "The input contract: scoring requests are checked against it before the model sees them. "
         "A value outside a range or category list is refused, not guessed."
@@ -257,17 +245,9 @@ def render_schema(schema: dict[str, Any] | Any) -> None:
     )
 
 
-def render_train(name: str, latest: PipelineVersion | None, spec_digest: str) -> None:
+def render_train(name: str, hint: str) -> None:
     st.markdown("#### Train a new version")
-    if latest is None:
-        st.caption("Trains the registered spec on its data source. Training takes seconds.")
-    elif spec_changed_since(spec_digest, latest):
-        st.caption(f"The spec changed since {latest.label}: training makes a version from the new spec.")
-    else:
-        st.caption(
-            f"The spec is the one {latest.label} was trained from: training again gives the same data "
-            "digest and split (a check of reproducibility)."
-        )
+    st.caption(hint)
     if st.button("Train", type="primary", key="train_pipeline"):
         with st.spinner(f"Training {md(name)}… this takes a few seconds"):
             attempt(lambda: steward.pipelines.train(actor, name), trained)
@@ -297,7 +277,7 @@ def render_train(name: str, latest: PipelineVersion | None, spec_digest: str) ->
             )
 
 
-def render_retrain(name: str) -> None:
+def render_retrain(name: str, view: PipelinesPage) -> None:
     st.markdown("#### Retrain on production data")
     st.caption(
         "Trains this pipeline's current spec on a registered production data set and its labels: the "
@@ -306,13 +286,12 @@ def render_retrain(name: str) -> None:
         "SHA-256 and the environment the data belongs to. Who may retrain is decided by that "
         "environment's tier."
     )
-    production = [d for d in steward.datasets.list(role="production") if d.environment in RETRAIN_FROM]
-    datasets = [d.name for d in production]
-    origins = {d.name: f"{d.name} ({d.environment or 'no environment'})" for d in production}
+    datasets = list(view.production_datasets)
+    origins = {d.name: f"{d.name} ({d.environment})" for d in view.datasets if d.name in datasets}
     if not datasets:
         st.info("No production data set of an environment you may retrain in is registered yet.")
         return
-    label_sets = ["(in the data set)", *[d.name for d in steward.datasets.list(role="labels")]]
+    label_sets = ["(in the data set)", *view.label_datasets]
     with st.form("retrain_form"):
         dataset: str = st.selectbox(
             "Data set", datasets, key="retrain_dataset", format_func=lambda name: origins.get(name, name)
@@ -336,9 +315,9 @@ def render_retrain(name: str) -> None:
 
 
 # ---- the list, registering, one pipeline, data sets --------------------------------------------------
-def render_list(overviews: list[PipelineOverview]) -> None:
+def render_list(overviews: tuple[PipelineOverview, ...], *, can_register: bool) -> None:
     if not overviews:
-        if CAN_REGISTER:
+        if can_register:
             st.info(
                 "No pipelines registered yet. Register one below from a TOML spec (the format is in "
                 "docs/pipelines.md; the demo specs are in sample_data/specs/), then train it: each training "
@@ -396,74 +375,52 @@ def render_register(*, expanded: bool) -> None:
                     attempt(lambda: steward.pipelines.register(actor, source), registered)
 
 
-def render_detail(overviews: list[PipelineOverview]) -> None:
-    names = [o.pipeline.name for o in overviews]
-    pending = st.session_state.pop(PENDING, None)
-    if pending and pending[0] in names:
-        st.session_state[CHOICE] = pending[0]
-        if pending[1] is not None:
-            st.session_state[f"pipelines_version_{pending[0]}"] = pending[1]
-    chosen = st.selectbox("Pipeline", names, key=CHOICE)
-    overview = next(o for o in overviews if o.pipeline.name == chosen)
-    pipeline = overview.pipeline
-    versions = steward.pipelines.versions(chosen)
+def render_detail(view: PipelinesPage) -> None:
+    assert view.chosen is not None
+    chosen, pipeline = view.chosen.pipeline.name, view.chosen.pipeline
+    st.session_state[CHOICE] = chosen  # what the read found: a link or a retired name may differ
+    st.selectbox("Pipeline", view.names, key=CHOICE)
     if pipeline.description:
         st.caption(md(pipeline.description, limit=2000))
+    version = view.version
+    if version is not None:
+        labels_of = {choice.number: choice.label for choice in view.choices}
+        st.session_state[version_key(chosen)] = version.number
+        st.selectbox("Version", list(labels_of), key=version_key(chosen), format_func=lambda n: labels_of[n])
 
-    version: PipelineVersion | None = None
-    if versions:
-        by_number = {v.number: v for v in versions}
-        where = deployed_versions(dict(overview.deployed))
-        key = f"pipelines_version_{chosen}"
-        if st.session_state.get(key) not in by_number:
-            st.session_state[key] = versions[-1].number
-        number = st.selectbox(
-            "Version",
-            list(reversed(by_number)),
-            key=key,
-            format_func=lambda n: " · ".join(
-                [f"v{n}"]
-                + (["latest"] if n == versions[-1].number else [])
-                + ([f"deployed in {', '.join(where[n])}"] if n in where else [])
-                + [f"trained {by_number[n].trained_at:%Y-%m-%d} by {by_number[n].trained_by}"]
-            ),
-        )
-        version = by_number[number]
-
-    labels = (
+    tabs_shown = (
         ["Model card", "Versions", "Schema"]
-        + (["Train or upload"] if CAN_TRAIN else [])
-        + (["Retrain"] if RETRAIN_FROM else [])
+        + (["Train or upload"] if view.can_train else [])
+        + (["Retrain"] if view.retrain_from else [])
     )
-    tabs = dict(zip(labels, st.tabs(labels), strict=True))
+    tabs = dict(zip(tabs_shown, st.tabs(tabs_shown), strict=True))
     with tabs["Model card"]:
-        if version is None:
+        if version is None or view.card is None:
             st.info(
                 "No versions yet: train the pipeline to get a model card."
-                if CAN_TRAIN
+                if view.can_train
                 else "No versions yet. A data scientist trains the pipeline; its model card appears here."
             )
         else:
-            previous = previous_version(versions, version)
-            render_card(build_model_card(version, previous), version, previous)
+            render_card(view.card, version, view.previous)
     with tabs["Versions"]:
-        if versions:
-            render_versions(versions, overview.deployed)
+        if view.versions:
+            render_versions(view)
         else:
             st.info("No versions yet.")
     with tabs["Schema"]:
-        render_schema(version.schema if version is not None else pipeline.spec.get("schema") or {})
-    if CAN_TRAIN:
+        render_schema(view.schema_columns)
+    if view.can_train:
         with tabs["Train or upload"]:
-            render_train(chosen, versions[-1] if versions else None, pipeline.spec_digest)
-    if RETRAIN_FROM:
+            render_train(chosen, view.train_hint)
+    if view.retrain_from:
         with tabs["Retrain"]:
-            render_retrain(chosen)
+            render_retrain(chosen, view)
 
 
-def render_datasets(*, expanded: bool) -> None:
+def render_datasets(view: PipelinesPage, *, expanded: bool) -> None:
     with st.expander("Data sets", expanded=expanded):
-        datasets = steward.datasets.list()
+        datasets = view.datasets
         if not datasets:
             st.info("No data sets yet. Put a CSV file under the data folder's `datasets/` and register it.")
         else:
@@ -491,11 +448,37 @@ def render_datasets(*, expanded: bool) -> None:
                 )
 
 
+def requested() -> tuple[str | None, Any]:
+    """The pipeline and version to show: a new link's, else one just made (a rerun), else the selectors'."""
+    link = (st.query_params.get(PIPELINE_PARAM), st.query_params.get(VERSION_PARAM))
+    if link[0] and link != st.session_state.get(LINKED):
+        st.session_state[LINKED] = link
+        return link
+    pending = st.session_state.pop(PENDING, None)
+    name = pending[0] if pending else st.session_state.get(CHOICE)
+    wanted = pending[1] if pending and pending[1] is not None else None
+    return name, wanted if wanted is not None else st.session_state.get(version_key(str(name)))
+
+
+def show_in_address_bar(view: PipelinesPage) -> None:
+    """Keep the address a link to what is shown, so it can be shared (and a reload shows the same)."""
+    if view.chosen is None:
+        return
+    link = (view.chosen.pipeline.name, str(view.version.number) if view.version else None)
+    st.session_state[LINKED] = link
+    if (st.query_params.get(PIPELINE_PARAM), st.query_params.get(VERSION_PARAM)) != link:
+        st.query_params.from_dict({PIPELINE_PARAM: link[0]} | ({VERSION_PARAM: link[1]} if link[1] else {}))
+
+
 st.title("Pipelines")  # the entrypoint already showed the flashes of the last action
-pipelines = steward.pipelines.list()
-render_list(pipelines)
-if CAN_REGISTER:
-    render_register(expanded=not pipelines)
-if pipelines:
-    render_detail(pipelines)
-render_datasets(expanded=not pipelines)
+name, number = requested()
+view = steward.pipelines.page(actor, pipeline=name, version=number)
+if view.notice:
+    st.warning(md(view.notice))
+render_list(view.overviews, can_register=view.can_register)
+if view.can_register:
+    render_register(expanded=not view.overviews)
+if view.overviews:
+    render_detail(view)
+    show_in_address_bar(view)
+render_datasets(view, expanded=not view.overviews)

@@ -15,7 +15,7 @@ from datetime import datetime
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from steward.core.domain.gates import metric_label
+from steward.core.domain.metrics import metric_phrase
 from steward.core.domain.promotions import LedgerEntry, LedgerKind, MetricRow, RocCurve
 
 CHALLENGER, CHAMPION, REFERENCE = "#1f5f8b", "#9aa5b1", "#c9d1d9"
@@ -127,7 +127,7 @@ def metrics_figure(
         rows=1,
         cols=columns,
         subplot_titles=[
-            f"{_safe(metric_label(r.metric))}<br>"
+            f"{_safe(metric_phrase(r.metric))}<br>"
             f"<sup>{'higher' if r.higher_is_better else 'lower'} is better</sup>"
             for r in shown
         ]
@@ -145,7 +145,7 @@ def metrics_figure(
                 textposition="outside",
                 cliponaxis=False,
                 marker={"color": [CHALLENGER, CHAMPION][: len(values)]},
-                name=_safe(metric_label(row.metric)),
+                name=_safe(metric_phrase(row.metric)),
                 hovertemplate="%{x}: %{text}<extra>%{fullData.name}</extra>",
             ),
             row=1,

@@ -12,7 +12,8 @@ import streamlit as st
 
 from steward.app.ui.charts_deployments import metrics_figure, roc_figure
 from steward.app.ui.text import md, plain, when
-from steward.core.domain.gates import GateStatus, metric_label
+from steward.core.domain.gates import GateStatus
+from steward.core.domain.metrics import metric_phrase
 from steward.core.domain.promotions import Decision, Evidence, MetricRow
 from steward.core.domain.signoff import role_phrase
 
@@ -62,7 +63,7 @@ def comparison(evidence: Evidence) -> str:
     row = next((r for r in evidence.metric_rows if r.metric == evidence.primary_metric), None)
     if row is None:
         return "The version records no primary metric."
-    name = metric_label(row.metric)
+    name = metric_phrase(row.metric)
     holdout = f"{evidence.challenger.holdout_rows:,} hold-out rows"
     if evidence.champion is None or row.champion is None:
         return f"On its {holdout}, {md(name)} is **{fmt(row.challenger)}**; nothing to compare it with yet."
@@ -84,7 +85,7 @@ def comparison(evidence: Evidence) -> str:
 def metrics_table(rows: tuple[MetricRow, ...], new: str, old: str | None) -> pd.DataFrame:
     data = []
     for row in rows:
-        line = {"Metric": metric_label(row.metric), new: fmt(row.challenger)}
+        line = {"Metric": metric_phrase(row.metric), new: fmt(row.challenger)}
         if old:
             line[old] = fmt(row.champion)
             line["Change"] = "-" if row.delta is None else f"{row.delta:+.4f}"

@@ -16,7 +16,8 @@ import streamlit as st
 from steward.app.ui.guard import attempt, flash
 from steward.app.ui.text import md, plain, when
 from steward.core.domain.accounts import Actor
-from steward.core.domain.gates import METRIC_LABELS, GatePolicy, higher_is_better
+from steward.core.domain.gates import GatePolicy
+from steward.core.domain.metrics import TRAINING_METRICS, higher_is_better, metric_phrase
 from steward.core.domain.policy_rules import PolicyChange
 from steward.core.domain.promotions import EnvironmentPolicy
 from steward.core.domain.signoff import APPROVER_ORDER, MAX_PER_ROLE, SignoffPolicy
@@ -135,9 +136,9 @@ def render_policy_editor(steward: Steward, actor: Actor) -> None:
     floors = dict(policy.gates.min_metrics)
     chosen = st.multiselect(
         "Metric thresholds",
-        list(METRIC_LABELS),
+        list(TRAINING_METRICS),
         default=list(floors),
-        format_func=lambda m: METRIC_LABELS[m],
+        format_func=metric_phrase,
         key=f"{prefix}_metrics",
         help="A floor for metrics where higher is better, a ceiling for errors. A threshold on a metric "
         "a pipeline does not report (RMSE for a classifier) does not apply to it.",
@@ -148,7 +149,7 @@ def render_policy_editor(steward: Steward, actor: Actor) -> None:
         for metric, cell in zip(chosen, cells, strict=True):
             word = "at least" if higher_is_better(metric) else "at most"
             thresholds[metric] = cell.number_input(
-                f"{METRIC_LABELS[metric]} {word}",
+                f"{metric_phrase(metric)} {word}",
                 value=float(floors.get(metric, 0.7 if higher_is_better(metric) else 100.0)),
                 format="%.4f",
                 key=f"{prefix}_floor_{metric}",

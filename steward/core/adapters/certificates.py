@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from steward.core.clock import utc
-from steward.core.domain.gates import metric_label
+from steward.core.domain.metrics import metric_phrase
 from steward.core.domain.promotions import Certificate, certificate_file_name
 from steward.core.domain.roles import Role
 
@@ -109,7 +109,7 @@ def blocks(cert: Certificate) -> list[Block]:
             ),
             rows=tuple(
                 (
-                    metric_label(name) + (" (primary)" if name == primary else ""),
+                    metric_phrase(name) + (" (primary)" if name == primary else ""),
                     _num(released.metric(name) if released else None),
                     _num(champion.metric(name) if champion else None),
                 )

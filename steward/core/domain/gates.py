@@ -16,28 +16,11 @@ from typing import Any
 
 from steward.core.domain.head_to_head import HeadToHead, MetricComparison
 from steward.core.domain.loadtest import LoadTestRun
-from steward.core.domain.registry import HIGHER_IS_BETTER
+from steward.core.domain.metrics import TRAINING_METRICS, higher_is_better, metric_phrase
 from steward.core.domain.sla import SlaTargets, judge
 from steward.core.errors import InvalidInput
 
-METRIC_LABELS = {
-    "accuracy": "accuracy",
-    "roc_auc": "ROC AUC",
-    "f1": "F1",
-    "log_loss": "log loss",
-    "mae": "mean absolute error",
-    "rmse": "RMSE",
-    "r2": "R²",
-}
 MAX_REGRESSION_PCT = 50.0
-
-
-def metric_label(name: str) -> str:
-    return METRIC_LABELS.get(name, name)
-
-
-def higher_is_better(name: str) -> bool:
-    return HIGHER_IS_BETTER.get(name, True)
 
 
 class GateStatus(StrEnum):
@@ -61,11 +44,11 @@ class GatePolicy:
         if len(set(names)) != len(names):
             raise InvalidInput("each metric may have one threshold")
         for name, value in self.min_metrics:
-            if name not in HIGHER_IS_BETTER:
-                known = ", ".join(sorted(HIGHER_IS_BETTER))
+            if name not in TRAINING_METRICS:
+                known = ", ".join(sorted(TRAINING_METRICS))
                 raise InvalidInput(f"unknown metric {name[:40]!r}; known metrics: {known}")
             if not math.isfinite(value):
-                raise InvalidInput(f"the threshold for {metric_label(name)} must be a number")
+                raise InvalidInput(f"the threshold for {metric_phrase(name)} must be a number")
         if self.max_regression_pct is not None and not (
             math.isfinite(self.max_regression_pct) and 0 <= self.max_regression_pct <= MAX_REGRESSION_PCT
         ):
@@ -100,7 +83,7 @@ class GatePolicy:
 
 def threshold_title(name: str, value: float) -> str:
     word = "at least" if higher_is_better(name) else "at most"
-    return f"{metric_label(name)} {word} {value:g}"
+    return f"{metric_phrase(name)} {word} {value:g}"
 
 
 @dataclass(frozen=True)
@@ -148,17 +131,17 @@ def _floor(name: str, threshold: float, metrics: Mapping[str, float | None]) -> 
     value = _number(metrics.get(name))
     if value is None:
         return GateResult(
-            gate, title, GateStatus.FAILED, f"{metric_label(name)} was not measured for this version"
+            gate, title, GateStatus.FAILED, f"{metric_phrase(name)} was not measured for this version"
         )
     ok = value >= threshold if higher_is_better(name) else value <= threshold
     return GateResult(
-        gate, title, GateStatus.PASSED if ok else GateStatus.FAILED, f"{metric_label(name)} is {value:.4g}"
+        gate, title, GateStatus.PASSED if ok else GateStatus.FAILED, f"{metric_phrase(name)} is {value:.4g}"
     )
 
 
 def _champion(pct: float, inputs: GateInputs) -> GateResult:
     name = inputs.primary_metric
-    title = f"{metric_label(name)} no worse than the version serving by more than {pct:g} %"
+    title = f"{metric_phrase(name)} no worse than the version serving by more than {pct:g} %"
     if inputs.champion_metrics is None:
         return GateResult("champion", title, GateStatus.PASSED, "nothing serves here yet: first deployment")
     compared = inputs.head_to_head.metric(name) if inputs.head_to_head is not None else None
@@ -178,7 +161,7 @@ def _champion(pct: float, inputs: GateInputs) -> GateResult:
             "champion",
             title,
             GateStatus.FAILED,
-            f"{metric_label(name)} is missing for one of the two versions",
+            f"{metric_phrase(name)} is missing for one of the two versions",
         )
     allowed = abs(champion) * pct / 100
     if higher_is_better(name):

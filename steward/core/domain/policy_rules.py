@@ -15,7 +15,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from steward.core.domain.gates import GatePolicy, higher_is_better, metric_label
+from steward.core.domain.gates import GatePolicy
+from steward.core.domain.metrics import higher_is_better, metric_phrase
 from steward.core.domain.permissions import APPROVERS, Tier
 from steward.core.domain.roles import Role
 from steward.core.domain.signoff import SignoffPolicy, role_phrase
@@ -71,9 +72,9 @@ def lowerings(
     old_floors, new_floors = dict(before_gates.min_metrics), dict(gates.min_metrics)
     for name, value in old_floors.items():
         if name not in new_floors:
-            lines.append(f"the {metric_label(name)} threshold ({value:g}) is removed")
+            lines.append(f"the {metric_phrase(name)} threshold ({value:g}) is removed")
         elif (new_floors[name] < value) if higher_is_better(name) else (new_floors[name] > value):
-            lines.append(f"the {metric_label(name)} threshold goes from {value:g} to {new_floors[name]:g}")
+            lines.append(f"the {metric_phrase(name)} threshold goes from {value:g} to {new_floors[name]:g}")
     old_reg, new_reg = before_gates.max_regression_pct, gates.max_regression_pct
     if old_reg is not None and (new_reg is None or new_reg > old_reg):
         lines.append(

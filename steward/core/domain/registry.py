@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from steward.core.domain.metrics import PRIMARY_METRIC
+
 
 @dataclass(frozen=True)
 class Pipeline:
@@ -56,6 +58,20 @@ class PipelineVersion:
     def task(self) -> str:
         return str(self.spec.get("pipeline", {}).get("task", ""))
 
+    @property
+    def target(self) -> str:
+        """The column it predicts ("" when the spec does not say)."""
+        return str(self.spec.get("pipeline", {}).get("target", ""))
+
+    @property
+    def positive_class(self) -> Any:
+        """The class a binary classifier's score is the probability of; None otherwise."""
+        return self.lineage.get("positive_class")
+
+    @property
+    def classes(self) -> tuple[Any, ...]:
+        return tuple(self.lineage.get("classes") or ())
+
     def summary(self) -> dict[str, Any]:
         """What the audit log records about a version."""
         return {
@@ -80,13 +96,9 @@ class PipelineOverview:
     deployed: Mapping[str, int] = field(default_factory=dict)  # environment -> version number
 
 
-PRIMARY_METRIC = {"classification": "roc_auc", "regression": "rmse"}
-HIGHER_IS_BETTER = {
-    "accuracy": True,
-    "roc_auc": True,
-    "f1": True,
-    "log_loss": False,
-    "mae": False,
-    "rmse": False,
-    "r2": True,
-}
+__all__ = [
+    "PRIMARY_METRIC",
+    "Pipeline",
+    "PipelineOverview",
+    "PipelineVersion",
+]  # PRIMARY_METRIC: for old importers

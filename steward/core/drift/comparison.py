@@ -26,8 +26,8 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from steward.core.domain.gates import higher_is_better
 from steward.core.domain.head_to_head import DecisionDiff, MetricComparison, SegmentChange
+from steward.core.domain.metrics import higher_is_better
 from steward.core.drift.performance import Task, compute_metrics
 
 

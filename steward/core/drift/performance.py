@@ -21,17 +21,10 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from steward.core.domain.metrics import metric
 from steward.core.errors import InvalidInput
 
 Task = Literal["classification", "regression"]
-HIGHER_IS_BETTER = {
-    "accuracy": True,
-    "balanced_accuracy": True,
-    "f1_macro": True,
-    "roc_auc": True,
-    "r2": True,
-}
-LOWER_IS_BETTER = {"mae": True, "rmse": True}
 
 
 def _roc_auc(y_true: NDArray[Any], score: NDArray[np.float64]) -> float | None:
@@ -179,12 +172,13 @@ def _judge(
     changes = []
     worse = []
     for name, value in metrics.items():
-        base = baseline.get(name)
+        base, known = baseline.get(name), metric(name)
         degraded = False
-        if base is not None:
-            if name in HIGHER_IS_BETTER:
+        if base is not None and known is not None:
+            # Scores move by points (absolute tolerance); errors scale with the target (relative one).
+            if known.higher_is_better:
                 degraded = value < base - score_tolerance
-            elif name in LOWER_IS_BETTER:
+            else:
                 degraded = value > base * (1 + error_tolerance)
         if degraded:
             worse.append(f"{name} {value:.4g} vs {base:.4g}")

@@ -25,7 +25,8 @@ from steward.core.services.context import ServiceContext
 from steward.core.services.uow import UnitOfWork
 
 
-def _entity(row: DatasetRow, environments: dict[int, str]) -> Dataset:
+def dataset_entity(row: DatasetRow, environments: dict[int, str]) -> Dataset:
+    """A data set row as an entity; ``environments`` maps ids to names (one query for many rows)."""
     return Dataset(
         id=row.id,
         name=row.name,
@@ -85,14 +86,14 @@ class DatasetService:
             query = query.where(DatasetRow.role == role)
         with UnitOfWork(self.ctx, write=False) as uow:
             names = _environment_names(uow.session)
-            return [_entity(row, names) for row in uow.session.scalars(query)]
+            return [dataset_entity(row, names) for row in uow.session.scalars(query)]
 
     def get(self, name: str) -> Dataset:
         with UnitOfWork(self.ctx, write=False) as uow:
             row = uow.session.scalar(select(DatasetRow).where(DatasetRow.name == name))
             if row is None:
                 raise NotFound(f"no data set named {name[:64]!r}")
-            return _entity(row, _environment_names(uow.session))
+            return dataset_entity(row, _environment_names(uow.session))
 
     def read_frame(self, name: str, *, max_bytes: int) -> tuple[Dataset, pd.DataFrame]:
         """The data set and its table, only if the file still hashes to the SHA-256 it was registered with.
@@ -204,7 +205,7 @@ class DatasetService:
                 },
             )
             uow.commit()
-            return _entity(row, _environment_names(uow.session))
+            return dataset_entity(row, _environment_names(uow.session))
 
 
 def _origin(session: Session, role: str, environment: str | None) -> EnvironmentRow | None:

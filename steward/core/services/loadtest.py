@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
+from steward.core.adapters.db.mappers.json_values import decoded
 from steward.core.adapters.db.models import (
     DeploymentRow,
     EnvironmentRow,
@@ -343,7 +344,7 @@ class LoadTestService:
             with UnitOfWork(self.ctx, write=False) as uow:
                 version = uow.session.get(PipelineVersionRow, run.version_id)
                 assert version is not None
-                spec, schema = json.loads(version.spec_json), json.loads(version.schema_json)
+                spec, schema = decoded(version.spec_json, {}), decoded(version.schema_json, {})
             names = list(InputSchema.from_dict(schema).names)
             source = make_source(
                 PipelineSpec.from_dict(spec).source,

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import builtins
 import dataclasses
-import json
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import timedelta
@@ -30,11 +29,13 @@ from steward.core.adapters.artifacts import (
     loads_pipeline,
     read_upload,
 )
+from steward.core.adapters.db.mappers.registry import to_pipeline, to_version
 from steward.core.adapters.db.models import PipelineRow, PipelineVersionRow, ReferenceProfileRow
 from steward.core.domain.accounts import Actor
 from steward.core.domain.audit import Outcome
 from steward.core.domain.environments import Environment
 from steward.core.domain.permissions import Action
+from steward.core.domain.pipelines_page import PipelinesPage
 from steward.core.domain.registry import Pipeline, PipelineOverview, PipelineVersion
 from steward.core.drift.kinds import ColumnKind
 from steward.core.drift.profile import Profile, build_profile
@@ -50,6 +51,7 @@ from steward.core.services.context import ServiceContext
 from steward.core.services.deployments import deployed_map
 from steward.core.services.environments import EnvironmentService
 from steward.core.services.predictions import request_ids
+from steward.core.services.registry_page import latest_versions, read_pipelines_page
 from steward.core.services.uow import UnitOfWork
 
 PREDICTION_COLUMN = "prediction"
@@ -58,51 +60,6 @@ MAX_LISTED = 100
 # Where a retrained version's lineage (and its audit event) says which production data it learned from.
 RETRAINED_FROM = "retrained_from"
 AUDIT_ACTIONS = {"trained": "pipeline.train", "uploaded": "pipeline.upload", "retrained": "pipeline.retrain"}
-
-
-def _loads(text: str) -> Any:
-    return json.loads(text)
-
-
-def to_pipeline(row: PipelineRow) -> Pipeline:
-    return Pipeline(
-        id=row.id,
-        name=row.name,
-        owner=row.owner,
-        task=row.task,
-        target=row.target,
-        description=row.description,
-        spec=_loads(row.spec_json),
-        spec_digest=row.spec_digest,
-        created_at=row.created_at,
-        created_by=row.created_by,
-        updated_at=row.updated_at,
-    )
-
-
-def to_version(row: PipelineVersionRow, pipeline_name: str) -> PipelineVersion:
-    return PipelineVersion(
-        id=row.id,
-        pipeline_id=row.pipeline_id,
-        pipeline_name=pipeline_name,
-        number=row.number,
-        origin=row.origin,
-        status=row.status,
-        artifact_uri=row.artifact_uri,
-        artifact_sha256=row.artifact_sha256,
-        artifact_size=row.artifact_size,
-        spec=_loads(row.spec_json),
-        spec_digest=row.spec_digest,
-        schema=_loads(row.schema_json),
-        data_digest=row.data_digest,
-        data_rows=row.data_rows,
-        metrics=_loads(row.metrics_json),
-        lineage=_loads(row.lineage_json),
-        charts=_loads(row.charts_json),
-        warnings=tuple(_loads(row.warnings_json)),
-        trained_by=row.trained_by,
-        trained_at=row.trained_at,
-    )
 
 
 def drift_kinds(schema: InputSchema) -> dict[str, ColumnKind]:
@@ -152,11 +109,7 @@ class PipelineService:
                     )
                 ).all()
             )
-            latest_rows = {}
-            for version in uow.session.scalars(
-                select(PipelineVersionRow).order_by(PipelineVersionRow.number)
-            ):
-                latest_rows[version.pipeline_id] = version
+            latest_rows = latest_versions(uow.session)  # only the newest rows, not every version's charts
             deployed = deployed_map(uow.session)
             return [
                 PipelineOverview(
@@ -167,6 +120,10 @@ class PipelineService:
                 )
                 for row in rows
             ]
+
+    def page(self, actor: Actor, *, pipeline: str | None = None, version: object = None) -> PipelinesPage:
+        """The Pipelines page in one read (see :mod:`steward.core.services.registry_page`)."""
+        return read_pipelines_page(self.ctx, actor, pipeline=pipeline, version=version)
 
     def get(self, name: str) -> Pipeline:
         with UnitOfWork(self.ctx, write=False) as uow:
@@ -220,7 +177,7 @@ class PipelineService:
             raise InvalidInput(f"the spec is larger than {MAX_SPEC_BYTES // 1024} kB")
         spec = parse_spec(spec_text)
         spec_json, digest, now = (
-            json.dumps(spec.to_dict(), sort_keys=True),
+            spec.to_dict(),
             spec.digest(),
             self.ctx.clock.now(),
         )
@@ -497,15 +454,15 @@ class PipelineService:
                     artifact_uri=stored.uri,
                     artifact_sha256=stored.sha256,
                     artifact_size=stored.size,
-                    spec_json=json.dumps(spec.to_dict(), sort_keys=True),
+                    spec_json=spec.to_dict(),
                     spec_digest=spec.digest(),
-                    schema_json=json.dumps(spec.schema.to_dict(), sort_keys=True),
+                    schema_json=spec.schema.to_dict(),
                     data_digest=result.lineage.data_digest,
                     data_rows=result.lineage.data_rows,
-                    metrics_json=json.dumps(dict(result.metrics)),
-                    lineage_json=json.dumps(lineage),
-                    charts_json=json.dumps(result.charts.to_dict()),
-                    warnings_json=json.dumps(list(result.warnings)),
+                    metrics_json=dict(result.metrics),
+                    lineage_json=dict(lineage),
+                    charts_json=result.charts.to_dict(),
+                    warnings_json=list(result.warnings),
                     trained_by=actor.username,
                     trained_at=self.ctx.clock.now(),
                 )

@@ -15,11 +15,11 @@ from typing import Any
 from steward.core.adapters.db.mappers.promotions import holdout_fingerprint, to_version_facts
 from steward.core.adapters.db.models import EnvironmentRow, PipelineVersionRow
 from steward.core.domain.alerts import Alert
-from steward.core.domain.gates import GateInputs, evaluate_gates, higher_is_better
+from steward.core.domain.gates import GateInputs, evaluate_gates
 from steward.core.domain.head_to_head import HeadToHead
 from steward.core.domain.loadtest import LoadTestRun
+from steward.core.domain.metrics import PRIMARY_METRIC, higher_is_better
 from steward.core.domain.promotions import EnvironmentPolicy, Evidence, MetricRow, PromotionRequest
-from steward.core.domain.registry import PRIMARY_METRIC
 from steward.core.domain.sla import SlaTargets
 from steward.core.services.promotions.signers import SignerFacts, signoff_now
 

@@ -1,10 +1,14 @@
-"""Pipelines, their immutable versions, and each version's reference data profile."""
+"""Pipelines, their immutable versions, and each version's reference data profile.
+
+Structured values (spec, schema, metrics, lineage, charts, warnings) are JSON columns: the
+database holds structures, not text each reader parses (migration 0030)."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from steward.core.adapters.db.models.base import Base, UTCDateTime
@@ -19,7 +23,7 @@ class PipelineRow(Base):
     task: Mapped[str] = mapped_column(String(32))
     target: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
-    spec_json: Mapped[str] = mapped_column(Text)
+    spec_json: Mapped[dict[str, Any]] = mapped_column(JSON)
     spec_digest: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_by: Mapped[str] = mapped_column(String(200))
@@ -40,15 +44,15 @@ class PipelineVersionRow(Base):
     artifact_uri: Mapped[str] = mapped_column(String(500))
     artifact_sha256: Mapped[str] = mapped_column(String(64))
     artifact_size: Mapped[int] = mapped_column(Integer)
-    spec_json: Mapped[str] = mapped_column(Text)
+    spec_json: Mapped[dict[str, Any]] = mapped_column(JSON)
     spec_digest: Mapped[str] = mapped_column(String(64))
-    schema_json: Mapped[str] = mapped_column(Text)
+    schema_json: Mapped[dict[str, Any]] = mapped_column(JSON)
     data_digest: Mapped[str] = mapped_column(String(64))
     data_rows: Mapped[int] = mapped_column(Integer)
-    metrics_json: Mapped[str] = mapped_column(Text)
-    lineage_json: Mapped[str] = mapped_column(Text)
-    charts_json: Mapped[str] = mapped_column(Text)
-    warnings_json: Mapped[str] = mapped_column(Text, default="[]")
+    metrics_json: Mapped[dict[str, Any]] = mapped_column(JSON)
+    lineage_json: Mapped[dict[str, Any]] = mapped_column(JSON)
+    charts_json: Mapped[dict[str, Any]] = mapped_column(JSON)
+    warnings_json: Mapped[list[str]] = mapped_column(JSON, default=list)
     trained_by: Mapped[str] = mapped_column(String(200))
     trained_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
