@@ -101,7 +101,7 @@ def parse_records(
             )
         if len(record) > max_fields:
             raise ContractViolation(
-                413, f"record {i} has {len(record)} fields; the schema has {max_fields - 8} at most"
+                413, f"record {i} has {len(record)} fields; at most {max_fields} are read"
             )
         for name, value in record.items():
             if isinstance(value, dict | list):
