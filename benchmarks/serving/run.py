@@ -118,13 +118,14 @@ def in_process(steward: Steward, version_id: str, production: pd.DataFrame) -> d
     schema = InputSchema.from_dict(version.schema)
     bodies = [json.dumps(r).encode() for r in production.head(5000).to_dict(orient="records")]
     sink: queue.SimpleQueue[dict[str, object]] = queue.SimpleQueue()
-    added = []
+    added, added_cpu = [], []
     for body in bodies:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.thread_time()
         records, _batch = parse_records(body, max_fields=len(schema.columns) + 8)
         check_records(schema, records)
         sink.put({"features_json": json.dumps(records[0]), "output_json": "{}", "latency_ms": 0.0})
         added.append((time.perf_counter() - started) * 1000)
+        added_cpu.append((time.thread_time() - cpu) * 1000)
     bare = []
     for body in bodies:  # what the bare app does instead: parse and build the frame
         started = time.perf_counter()
@@ -220,7 +221,9 @@ def write_doc(
 ## Scoring service (`benchmarks/serving/run.py`)
 
 Single-record predicts of the credit-default pipeline (v1, logistic regression) over loopback,
-driven by `wrk -t1 -c8 -d{seconds}s` from Debian, rounds interleaved, on this shared 2-core machine.
+driven by `wrk -t1 -c8 -d{seconds}s` from Debian, rounds interleaved, on a shared 2-core machine
+(load average {os.getloadavg()[0]:.1f} when the run ended: absolute numbers are low and noisy; the
+ratio compares the two servers under the same conditions).
 `steward serve` checks the key, the input contract and logs every request (prediction log on,
 {logged} rows written during the run); the baseline is a bare Starlette app calling the same
 pipeline's `predict_proba` with no key, no contract, no log and no metrics.

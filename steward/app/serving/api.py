@@ -11,6 +11,7 @@ naming each bad field), and only then does a model see it.
 from __future__ import annotations
 
 import json
+import math
 import re
 import time
 import uuid
@@ -124,6 +125,8 @@ class Scorer:
         if use_primary or alternative is None:
             try:
                 result = live.primary.predict(frame)
+                if not all(math.isfinite(v) for v in result[0]):
+                    raise ValueError("the primary answered NaN or infinity")
                 slow = (time.perf_counter() - started) * 1000 > self.timeout_ms
                 self._report(live, not slow, "the primary took longer than the timeout" if slow else "")
             except Exception as problem:  # deliberately broad: any model failure is the primary failing
