@@ -50,3 +50,30 @@ def test_a_slow_primary_opens_the_breaker_the_fallback_answers_and_each_transiti
     opened = next(e for e in s.audit.recent(10) if e.action == "serving.breaker_opened")
     assert opened.object_id == "Dev/toy" and "timeout" in opened.detail
     assert any(a.kind == "serving.breaker_open" for a in s.alerts.list())
+
+
+def test_an_operators_fail_over_and_back_are_followed_within_seconds(live_steward, tmp_path):
+    s = live_steward
+    world = build_world(s, versions=2)
+    for number in (1, 2):
+        s.promotions.request(world["dana"], "toy", number, "Dev", "v2 with v1 armed as fallback")
+    key = ApiKeyService(s.ctx).create(world["ada"], "tests", ["Dev"]).secret
+    with serving(s, tmp_path) as service, service.client(key) as client:
+
+        def answer() -> tuple[int, bool]:
+            body = client.post("/v1/Dev/toy/predict", json=RECORD).json()
+            return body["version"], body["fallback"]
+
+        def becomes(expected: tuple[int, bool]) -> None:
+            deadline = time.monotonic() + 5
+            while answer() != expected:
+                assert time.monotonic() < deadline, f"still {answer()} instead of {expected}"
+                time.sleep(0.05)
+
+        assert answer() == (2, False)
+        s.deployments.failover(world["otto"], "Dev", "toy", "v2 misbehaves")
+        becomes((1, True))
+        s.deployments.failback(world["otto"], "Dev", "toy", "fixed")
+        becomes((2, False))
+    actions = [e.action for e in s.audit.recent(10)]
+    assert "deployment.failover" in actions and "deployment.failback" in actions
