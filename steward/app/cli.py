@@ -103,6 +103,8 @@ class LazyGroup(click.Group):
         "loadtest": "steward.app.commands.loadtest:loadtest_command",
         "loadtests": "steward.app.commands.loadtest:loadtests_command",
         "sla": "steward.app.commands.sla:sla_group",
+        "serve": "steward.app.commands.serve:serve_command",  # h5: the scoring service
+        "keys": "steward.app.commands.keys:keys_group",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

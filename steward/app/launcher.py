@@ -65,9 +65,14 @@ def worker_process() -> ProcessSpec:
     return ProcessSpec("worker", [sys.executable, "-m", "steward.app.worker"])
 
 
+def scoring_process(settings: Settings) -> ProcessSpec:
+    url = f"http://{settings.scoring_address}:{settings.scoring_port}"
+    return ProcessSpec("scoring", [sys.executable, "-m", "steward.app.serving"], url=url)
+
+
 def extra_processes(settings: Settings) -> list[ProcessSpec]:
-    """Processes beside the app: the worker (and, later, the scoring service)."""
-    return [worker_process()]
+    """Processes beside the app: the worker and the scoring service."""
+    return [worker_process(), scoring_process(settings)]
 
 
 def run_processes(specs: list[ProcessSpec], *, poll_seconds: float = 0.5) -> int:
@@ -126,6 +131,7 @@ def run_demo(*, seed: bool, sample_dir: Path) -> int:
     specs = [streamlit_process(settings), *extra_processes(settings)]
     click.echo("")
     click.echo(f"Steward is starting on {specs[0].url}")
+    click.echo(f"Scoring service (API docs at /docs): {scoring_process(settings).url}")
     click.echo(f"Demo accounts (password for all: {DEMO_PASSWORD}):")
     for account in DEMO_ACCOUNTS:
         click.echo(f"  {account.username:6} {', '.join(account.roles):22} {account.why}")

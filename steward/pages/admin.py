@@ -3,6 +3,7 @@
 import pandas as pd
 import streamlit as st
 
+from steward.app.ui.api_keys import render_api_keys
 from steward.app.ui.guard import attempt, require
 from steward.app.ui.policies import render_policy_editor
 from steward.app.ui.text import plain, when
@@ -210,3 +211,5 @@ with matrix_tab:
         hide_index=True,
         height=600,
     )
+
+render_api_keys(steward, actor)  # h5: scoring API keys

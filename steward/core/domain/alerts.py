@@ -31,11 +31,19 @@ UNRESOLVED = frozenset({AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED})
 INTEGRITY_KIND = "artifact.integrity"
 BATCH_FAILED_KIND = "batch.failed"
 HEARTBEAT_LOST_KIND = "heartbeat.lost"
+SWAP_FAILED_KIND = "serving.swap_failed"
+BREAKER_OPEN_KIND = "serving.breaker_open"
 
 
 def _pipeline_of_version(event: AuditEvent) -> str | None:
     """``credit-default/v3`` -> ``credit-default`` (pipeline names hold no slash)."""
     name, slash, _label = event.object_id.rpartition("/")
+    return name if slash and name else None
+
+
+def _pipeline_of_deployment(event: AuditEvent) -> str | None:
+    """``Prod/credit-default`` -> ``credit-default`` (the scoring service names deployments so)."""
+    _env, slash, name = event.object_id.partition("/")
     return name if slash and name else None
 
 
@@ -65,6 +73,25 @@ class AlertRule:
 
 
 RULES: tuple[AlertRule, ...] = (
+    # The scoring service refused a candidate (it keeps serving the old version) or opened a breaker.
+    AlertRule(
+        SWAP_FAILED_KIND,
+        "serving.swap_failed",
+        None,
+        Severity.CRITICAL,
+        "Scoring service refused a version",
+        "Deployments",
+        _pipeline_of_deployment,
+    ),
+    AlertRule(
+        BREAKER_OPEN_KIND,
+        "serving.breaker_opened",
+        None,
+        Severity.CRITICAL,
+        "Scoring circuit breaker opened: the fallback answers",
+        "Deployments",
+        _pipeline_of_deployment,
+    ),
     # Per pipeline version: the registry's daily check and a promotion's re-hash raise the same alert.
     AlertRule(
         INTEGRITY_KIND,

@@ -59,6 +59,7 @@ class Action(StrEnum):
     MANAGE_USERS = "users.manage"
     MANAGE_SSO = "sso.manage"
     MANAGE_POLICIES = "policy.manage"
+    MANAGE_API_KEYS = "api_keys.manage"
 
     @property
     def label(self) -> str:
@@ -99,6 +100,7 @@ _LABELS: dict[Action, str] = {
     Action.MANAGE_USERS: "Manage users and roles",
     Action.MANAGE_SSO: "Map identity-provider groups to roles",
     Action.MANAGE_POLICIES: "Change environments and sign-off policies",
+    Action.MANAGE_API_KEYS: "Create and revoke scoring API keys",
 }
 
 V, DS, BS, RO, OP, AD = (
@@ -134,6 +136,7 @@ _GLOBAL: dict[Action, frozenset[Role]] = {
     Action.MANAGE_USERS: frozenset({AD}),
     Action.MANAGE_SSO: frozenset({AD}),
     Action.MANAGE_POLICIES: frozenset({AD}),
+    Action.MANAGE_API_KEYS: frozenset({AD}),
 }
 
 # Environment-scoped actions: roles per tier. Approval by role is the *right*

@@ -34,9 +34,11 @@ from steward.core.adapters.db.models.promotions import (
 )
 from steward.core.adapters.db.models.registry import PipelineRow, PipelineVersionRow, ReferenceProfileRow
 from steward.core.adapters.db.models.service_levels import LoadTestRow, SlaTargetRow
+from steward.core.adapters.db.models.serving import ApiKeyRow
 
 __all__ = [
     "AlertRow",
+    "ApiKeyRow",
     "AuditEventRow",
     "AuditHeadRow",
     "Base",
