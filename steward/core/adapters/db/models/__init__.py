@@ -32,6 +32,7 @@ from steward.core.adapters.db.models.promotions import (
     SignoffPolicyRow,
 )
 from steward.core.adapters.db.models.registry import PipelineRow, PipelineVersionRow, ReferenceProfileRow
+from steward.core.adapters.db.models.rollups import RequestRollupRow, RollupMarkRow, SlaStateRow
 from steward.core.adapters.db.models.service_levels import LoadTestRow, SlaTargetRow
 
 __all__ = [
@@ -61,8 +62,11 @@ __all__ = [
     "PromotionApprovalRow",
     "PromotionRequestRow",
     "ReferenceProfileRow",
+    "RequestRollupRow",
+    "RollupMarkRow",
     "SessionRow",
     "SignoffPolicyRow",
+    "SlaStateRow",
     "SlaTargetRow",
     "UTCDateTime",
     "UserRoleRow",
