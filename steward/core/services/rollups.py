@@ -153,7 +153,9 @@ class RollupService:
             watched = _remove_found(watched, [row.id for row in late_rows])
             if fresh:
                 stamp = now.isoformat()
-                new_gaps = _gaps_after(mark.last_id, [row.id for row in fresh])
+                # The very first run has no earlier mark: ids below its first row are not a gap.
+                previous = mark.last_id if mark.last_id > 0 else fresh[0].id - 1
+                new_gaps = _gaps_after(previous, [row.id for row in fresh])
                 watched.extend((low, high, stamp) for low, high in new_gaps)
                 mark.last_id = fresh[-1].id
             cutoff = now - GAP_PATIENCE

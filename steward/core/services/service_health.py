@@ -189,13 +189,13 @@ class ServiceHealthService:
         slow = db.execute(
             select(*columns)
             .where(*where, PredictionRow.scored_at >= since, PredictionRow.latency_ms.is_not(None))
-            .order_by(PredictionRow.latency_ms.desc())
+            .order_by(PredictionRow.latency_ms.desc(), PredictionRow.id)
             .limit(TOP_N)
         ).all()
         failed = db.execute(
             select(*columns)
             .where(*where, PredictionRow.status == "error", PredictionRow.scored_at >= since)
-            .order_by(PredictionRow.scored_at.desc())
+            .order_by(PredictionRow.scored_at.desc(), PredictionRow.id)
             .limit(TOP_N)
         ).all()
         numbers = queries.version_numbers(db, {r.version_id for r in (*slow, *failed)})
