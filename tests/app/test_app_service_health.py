@@ -14,8 +14,8 @@ from streamlit.testing.v1 import AppTest
 from steward.app.ui.text import md
 from steward.core.domain.accounts import Actor
 from steward.core.services.online_requests import OnlineRequest, append_online_requests
-from steward.core.setup.jobs import roll_up_requests
 from steward.core.setup.demo import DEMO_PASSWORD
+from steward.core.setup.jobs import roll_up_requests
 from steward.core.steward import Steward
 from testkit import REPO_ROOT, TEST_SCRYPT_N
 
@@ -41,7 +41,9 @@ def test_each_environment_shows_what_it_serves_and_what_it_answered(demo_steward
     assert [h.value for h in at.subheader] == [
         f"{env.name} · {env.tier.value} tier" for env in demo_steward.environments.list()
     ] + ["SLA targets"]
-    rows = [row for frame in at.dataframe if "Serves" in frame.value for row in frame.value.to_dict("records")]
+    rows = [
+        row for frame in at.dataframe if "Serves" in frame.value for row in frame.value.to_dict("records")
+    ]
     assert [(r["Serves"], r["Decided by"], r["Fallback"]) for r in rows] == [
         (
             f"{d.pipeline_name} v{d.version_number}",
@@ -121,7 +123,9 @@ def test_the_url_filters_to_one_deployment(demo_steward: Steward) -> None:
         f"{deployment.environment_name} · {deployment.tier.value} tier",
         "SLA targets",
     ]
-    rows = [row for frame in at.dataframe if "Serves" in frame.value for row in frame.value.to_dict("records")]
+    rows = [
+        row for frame in at.dataframe if "Serves" in frame.value for row in frame.value.to_dict("records")
+    ]
     assert [r["Serves"] for r in rows] == [f"bike-demand v{deployment.version_number}"]
 
 
