@@ -69,6 +69,17 @@ class SlaEvaluation:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
 
+    def standings(self) -> list[SlaStanding]:
+        """The last verdict on every deployment the worker has judged."""
+        with UnitOfWork(self.ctx, write=False) as uow:
+            rows = uow.session.execute(
+                select(SlaStateRow, EnvironmentRow.name, PipelineRow.name)
+                .join(EnvironmentRow, EnvironmentRow.id == SlaStateRow.environment_id)
+                .join(PipelineRow, PipelineRow.id == SlaStateRow.pipeline_id)
+                .order_by(EnvironmentRow.position, PipelineRow.name)
+            ).all()
+            return [standing_of(row, env, pipeline) for row, env, pipeline in rows]
+
     def evaluate(self, actor: Actor) -> str:
         """Judge every deployment that has targets over its window; breaches and recoveries are audited."""
         now = self.ctx.clock.now()
