@@ -119,7 +119,7 @@ for env in environments:
             cols[1].metric("p50", ms(w.p50_ms))
             cols[2].metric("p95", ms(w.p95_ms))
             cols[3].metric("p99", ms(w.p99_ms))
-            cols[4].metric("Throughput", f"{w.throughput_rps or 0:.3g} req/s")
+            cols[4].metric("Requests/s", f"{w.throughput_rps or 0:.3g}")
             cols[5].metric("Errors", percent(w.error_rate) if w.error_rate is not None else "-")
             if h.series:
                 st.plotly_chart(

@@ -55,7 +55,8 @@ class ServiceHealthService:
         now = self.ctx.clock.now()
         hours = hours if hours in RANGES_HOURS else 6
         span = MINUTE if hours <= 6 else HOUR
-        until = floor_to(now, span) + timedelta(seconds=span)
+        # Minutes end at the last whole minute (a partial one would read as a drop); hours include this one.
+        until = floor_to(now, span) + (timedelta(seconds=span) if span == HOUR else timedelta(0))
         since = floor_to(now - timedelta(hours=hours), span)
         samples_since = now - SAMPLE_WINDOW
         environments = EnvironmentService(self.ctx).list()
