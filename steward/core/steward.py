@@ -35,8 +35,11 @@ from steward.core.services.overview import OverviewService
 from steward.core.services.predictions import PredictionLog
 from steward.core.services.promotions import PromotionService
 from steward.core.services.registry import PipelineService
+from steward.core.services.rollups import RollupService
+from steward.core.services.service_health import ServiceHealthService
 from steward.core.services.signals import SignalService
 from steward.core.services.sla import SlaService
+from steward.core.services.sla_evaluation import SlaEvaluation
 from steward.core.services.sso import GroupMappingService
 from steward.core.services.users import UserService
 
@@ -158,6 +161,21 @@ class Steward:
     @cached_property
     def head_to_head(self) -> HeadToHeadService:
         return HeadToHeadService(self.ctx)
+
+    @cached_property
+    def rollups(self) -> RollupService:
+        """The prediction log summed per minute and hour (kept current by the worker's ``rollups.run``)."""
+        return RollupService(self.ctx)
+
+    @cached_property
+    def sla_evaluation(self) -> SlaEvaluation:
+        """Each deployment's SLA judged from the rollups; breaches and recoveries audited and alerted."""
+        return SlaEvaluation(self.ctx)
+
+    @cached_property
+    def service_health(self) -> ServiceHealthService:
+        """The Service health page in one read."""
+        return ServiceHealthService(self.ctx)
 
     @cached_property
     def loadtests(self) -> LoadTestService:

@@ -22,6 +22,19 @@ for column, lamp in zip(columns, steward.signals.lamps(), strict=True):
         st.markdown(f"{LIGHTS[lamp.light.value]} **{md(lamp.question)}**")
         st.caption(f"{md(lamp.summary)} · see {md(lamp.page)}")
 
+st.subheader("Pipelines and environments, worst first")
+board = steward.overview.board()
+if board:
+    for pair in board:
+        with st.container(border=True):
+            serves = f"serves v{pair.version_number}" if pair.version_number else "nothing serves here"
+            st.markdown(f"**{md(pair.pipeline)}** in **{md(pair.environment)}** · {serves}")
+            for column, light in zip(st.columns(4), pair.lights, strict=True):
+                column.markdown(f"{LIGHTS[light.light.value]} [{md(light.label)}]({light.link})")
+                column.caption(f"{md(light.words, 160)} · evidence: {md(light.page)}")
+else:
+    st.caption("No pipeline is deployed or monitored yet, so there is nothing to light.")
+
 st.subheader("What serves where")
 serving = steward.deployments.serving()
 if serving:

@@ -33,6 +33,7 @@ BATCH_FAILED_KIND = "batch.failed"
 HEARTBEAT_LOST_KIND = "heartbeat.lost"
 SWAP_FAILED_KIND = "serving.swap_failed"
 BREAKER_OPEN_KIND = "serving.breaker_open"
+SLA_BREACH_KIND = "sla.breach"
 
 
 def _pipeline_of_version(event: AuditEvent) -> str | None:
@@ -122,6 +123,18 @@ RULES: tuple[AlertRule, ...] = (
         "Heartbeat lost",
         "Infrastructure",
         lambda _event: None,
+    ),
+    # Per deployment (environment/pipeline): live traffic outside its SLA. Opened by the SLA evaluation
+    # (core/services/sla_evaluation.py) on the transition into breach and resolved by it on recovery.
+    # A warning, not critical: an unresolved critical alert blocks promotions, and the fix may be one.
+    AlertRule(
+        SLA_BREACH_KIND,
+        "sla.breached",
+        None,
+        Severity.WARNING,
+        "SLA breached",
+        "Service health",
+        _pipeline_in_after,
     ),
     # Scheduled jobs record no audit event when they fail (core/services/jobs.py keeps them in
     # job_runs), so there is no row for them yet: add one when the worker audits its failures.

@@ -15,8 +15,10 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
+from steward.core.domain.latency import Tally
 from steward.core.errors import InvalidInput
 
 MAX_LATENCY_MS = 600_000.0  # ten minutes: anything above is a typo, not a target
@@ -241,3 +243,37 @@ def judge(measurement: Measurement, targets: SlaTargets) -> SlaVerdict:
             )
         )
     return SlaVerdict(tuple(breaches), tuple(checked))
+
+
+class SlaState(StrEnum):
+    """A deployment's live standing: judged within its targets, in breach, or with no traffic to judge."""
+
+    WITHIN = "within"
+    BREACHED = "breached"
+    IDLE = "idle"  # no request in the window and no throughput target: nothing to judge
+
+
+def live_measurement(tally: Tally, window_minutes: int) -> Measurement:
+    """Live traffic over the window as the load-test gate's Measurement (throughput over the whole window)."""
+    p50, p95, p99 = tally.percentiles()
+    return Measurement(
+        requests=tally.requests,
+        errors=tally.errors,
+        p50_ms=p50,
+        p95_ms=p95,
+        p99_ms=p99,
+        throughput_rps=tally.requests / (window_minutes * 60.0),
+    )
+
+
+def live_verdict(tally: Tally, targets: SlaTargets) -> tuple[SlaState, SlaVerdict]:
+    """Judge a window of live traffic: the same ``judge`` as a load test, except that silence is idle.
+
+    No traffic breaches only a minimum-throughput target; without one, a quiet
+    hour is not an outage of latency or errors.
+    """
+    measurement = live_measurement(tally, targets.window_minutes)
+    if tally.requests == 0 and targets.min_throughput_rps is None:
+        return SlaState.IDLE, SlaVerdict((), tuple(targets.describe()))
+    verdict = judge(measurement, targets)
+    return (SlaState.WITHIN if verdict.within else SlaState.BREACHED), verdict

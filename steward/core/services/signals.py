@@ -7,11 +7,13 @@ import builtins
 from steward.core.domain.alerts import INTEGRITY_KIND, UNRESOLVED
 from steward.core.domain.infrastructure import Health
 from steward.core.domain.signals import Lamp, Light, Severity, Signal, light_for
+from steward.core.domain.sla import SlaState
 from steward.core.services.alerts import AlertService
 from steward.core.services.context import ServiceContext
 from steward.core.services.infrastructure import InfrastructureService
 from steward.core.services.jobs import JobService
 from steward.core.services.monitoring import MonitoringService
+from steward.core.services.sla_evaluation import SlaEvaluation
 
 
 class SignalService:
@@ -139,6 +141,22 @@ class SignalService:
         order = {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2}
         return sorted(signals, key=lambda s: (order[s.severity], s.monitor, s.subject))
 
+    def _service_lamp(self) -> Lamp:
+        """Red while any deployment is in breach of its SLA (judged from rollups by the worker)."""
+        states = SlaEvaluation(self.ctx).standings()
+        breached = [s for s in states if s.state is SlaState.BREACHED]
+        judged = [s for s in states if s.state is not SlaState.IDLE]
+        if breached:
+            light, words = Light.RED, f"{len(breached)} of {len(states)} deployment(s) in breach of their SLA"
+        elif judged:
+            light, words = Light.GREEN, f"{len(judged)} deployment(s) within their SLA"
+        else:
+            light, words = (
+                Light.GREY,
+                "no SLA judged yet: set targets on Service health; the worker judges them",
+            )
+        return Lamp("Is the service inside its SLA?", light, words, "Service health")
+
     def lamps(self) -> builtins.list[Lamp]:
         """The four questions of mature monitoring, each with one light."""
         runs = self.monitoring.batch_health()
@@ -169,10 +187,5 @@ class SignalService:
                 "all components up" if not infrastructure else f"{len(infrastructure)} problem(s)",
                 "Infrastructure",
             ),
-            Lamp(
-                "Is the service inside its SLA?",
-                Light.GREY,
-                "no scoring service reports yet: latency, throughput and errors appear once it serves",
-                "Service health",
-            ),
+            self._service_lamp(),
         ]

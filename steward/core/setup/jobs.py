@@ -14,6 +14,7 @@ from steward.core.domain.accounts import Actor
 from steward.core.steward import Steward
 
 WORKER = Actor.system_actor("worker")
+ROLLUP_EVERY = timedelta(seconds=30)  # the SLA lines lag live traffic by at most this and a minute
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,12 @@ def prune_infrastructure_history(steward: Steward) -> str:
     return steward.infrastructure.prune()
 
 
+def roll_up_requests(steward: Steward) -> str:
+    """Add the log rows written since the last run to their minute and hour, then judge every SLA."""
+    rolled = steward.rollups.run()
+    return f"{rolled.summary()}; {steward.sla_evaluation.evaluate(WORKER)}"
+
+
 def schedule(steward: Steward) -> list[JobSpec]:
     settings = steward.settings
     return [
@@ -92,6 +99,12 @@ def schedule(steward: Steward) -> list[JobSpec]:
             timedelta(seconds=settings.infra_check_seconds),
             check_infrastructure,
             "probe the database, artifact store and scheduler; alert on processes whose heartbeat stopped",
+        ),
+        JobSpec(
+            "rollups.run",
+            ROLLUP_EVERY,
+            roll_up_requests,
+            "roll new prediction-log rows up per minute and hour, then judge each deployment's SLA",
         ),
         JobSpec(
             "infrastructure.prune",

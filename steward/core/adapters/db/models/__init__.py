@@ -33,6 +33,7 @@ from steward.core.adapters.db.models.promotions import (
     SignoffPolicyRow,
 )
 from steward.core.adapters.db.models.registry import PipelineRow, PipelineVersionRow, ReferenceProfileRow
+from steward.core.adapters.db.models.rollups import RequestRollupRow, RollupMarkRow, SlaStateRow
 from steward.core.adapters.db.models.service_levels import LoadTestRow, SlaTargetRow
 from steward.core.adapters.db.models.serving import ApiKeyRow
 
@@ -64,8 +65,11 @@ __all__ = [
     "PromotionApprovalRow",
     "PromotionRequestRow",
     "ReferenceProfileRow",
+    "RequestRollupRow",
+    "RollupMarkRow",
     "SessionRow",
     "SignoffPolicyRow",
+    "SlaStateRow",
     "SlaTargetRow",
     "UTCDateTime",
     "UserRoleRow",

@@ -23,6 +23,9 @@ class PredictionRow(Base):
     __table_args__ = (
         UniqueConstraint("pipeline_id", "environment_id", "request_id", name="uq_predictions_request"),
         Index("ix_predictions_deployment", "pipeline_id", "environment_id", "version_id", "event_time"),
+        # Service health's slowest and failing requests: a top-N bounded to a window, never a scan.
+        Index("ix_predictions_served", "pipeline_id", "environment_id", "scored_at"),
+        Index("ix_predictions_failed", "pipeline_id", "environment_id", "status", "scored_at"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)

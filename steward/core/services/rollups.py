@@ -1,0 +1,333 @@
+"""Rolling the prediction log up per minute and per hour, reading only rows it has not read before.
+
+The job keeps a high-water mark (the largest log row id it has read) and, per
+run, reads rows above it in id order, adds each to its minute and its hour
+(request count, errors, fallback answers, latency histogram; per environment,
+pipeline, version and channel) and moves the mark, all in one transaction.
+
+On PostgreSQL ids are handed out before commit, so a row with a smaller id
+can become visible after a larger one was read (and ``ON CONFLICT DO
+NOTHING`` burns ids that never appear). The ids skipped below the mark are
+kept as gap ranges and looked up by primary key on later runs; a row that
+turns up in a gap is added then ("late"), and a gap nobody filled within
+``GAP_PATIENCE`` is dropped. On SQLite writers are serialised, so gaps stay
+empty in practice. Pages and the SLA evaluation read rollups only.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from steward.core.adapters.db.models import PredictionRow, RequestRollupRow, RollupMarkRow
+from steward.core.clock import utc
+from steward.core.domain.latency import Histogram, Tally
+from steward.core.services.context import ServiceContext
+from steward.core.services.uow import UnitOfWork
+
+MARK = "predictions"
+MINUTE, HOUR = 60, 3600
+SPANS = (MINUTE, HOUR)
+ONLINE, BATCH = "online", "batch"
+CHUNK_ROWS = 50_000  # rows per transaction: a writer waits at most one chunk on SQLite
+GAP_PATIENCE = timedelta(minutes=15)  # longer than any transaction that logs requests
+MAX_GAPS = 2_000
+_KEY_CHUNK = 400
+
+
+def channel_of(source: str) -> str:
+    """A batch run's rows (``batch:<run>``) are counted apart from online requests."""
+    return BATCH if source.startswith("batch:") else ONLINE
+
+
+def floor_to(moment: datetime, span_seconds: int) -> datetime:
+    stamp = int(utc(moment).timestamp())
+    return datetime.fromtimestamp(stamp - stamp % span_seconds, tz=utc(moment).tzinfo)
+
+
+Key = tuple[int, datetime, int, int, str, str]  # span, start, environment, pipeline, version, channel
+
+
+@dataclass(frozen=True)
+class RollupRun:
+    rows: int
+    late: int
+    last_id: int
+    gaps: int
+    rollups_written: int
+
+    def summary(self) -> str:
+        late = f", {self.late} late" if self.late else ""
+        return (
+            f"rolled up {self.rows} new log row(s){late} into {self.rollups_written} rollup(s); "
+            f"read up to id {self.last_id}, {self.gaps} gap(s) watched"
+        )
+
+
+@dataclass(frozen=True)
+class RollupPoint:
+    """One rollup row as the pages read it."""
+
+    start: datetime
+    span_seconds: int
+    version_id: str
+    channel: str
+    tally: Tally
+
+
+def _gaps_after(previous: int, ids: Sequence[int]) -> list[tuple[int, int]]:
+    """The id ranges between ``previous`` and the largest of ``ids`` (ascending) that no row holds."""
+    gaps, expected = [], previous + 1
+    for row_id in ids:
+        if row_id > expected:
+            gaps.append((expected, row_id - 1))
+        expected = row_id + 1
+    return gaps
+
+
+def _remove_found(gaps: list[tuple[int, int, str]], found: Collection[int]) -> list[tuple[int, int, str]]:
+    """Split each gap around the ids that turned up in it."""
+    kept: list[tuple[int, int, str]] = []
+    ordered = sorted(found)
+    for low, high, seen in gaps:
+        inside = [i for i in ordered if low <= i <= high]
+        cursor = low
+        for row_id in inside:
+            if row_id > cursor:
+                kept.append((cursor, row_id - 1, seen))
+            cursor = row_id + 1
+        if cursor <= high:
+            kept.append((cursor, high, seen))
+    return kept
+
+
+def _tally_of(row: RequestRollupRow) -> Tally:
+    return Tally(
+        requests=row.requests,
+        errors=row.errors,
+        fallbacks=row.fallbacks,
+        latency_sum_ms=row.latency_sum_ms,
+        histogram=Histogram.from_json(row.histogram_json, row.latency_max_ms),
+    )
+
+
+class RollupService:
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+
+    # ---- the job ------------------------------------------------------------------------------
+    def run(self, *, max_rows: int = 2_000_000) -> RollupRun:
+        """Roll up what the log gained since the last run (at most ``max_rows``, in chunks)."""
+        rows = late = written = 0
+        last = gaps = 0
+        while True:
+            step = self._step(min(CHUNK_ROWS, max_rows - rows))
+            rows, late, written = rows + step.rows, late + step.late, written + step.rollups_written
+            last, gaps = step.last_id, step.gaps
+            if step.rows < CHUNK_ROWS or rows >= max_rows:
+                return RollupRun(rows, late, last, gaps, written)
+
+    def _step(self, limit: int) -> RollupRun:
+        now = self.ctx.clock.now()
+        with UnitOfWork(self.ctx) as uow:
+            db = uow.session
+            mark = db.get(RollupMarkRow, MARK, with_for_update=True)
+            if mark is None:
+                mark = RollupMarkRow(name=MARK, last_id=0, gaps_json="[]", rows_read=0, late_rows=0)
+                db.add(mark)
+                db.flush()
+            watched = [(int(a), int(b), str(c)) for a, b, c in json.loads(mark.gaps_json or "[]")]
+            late_rows = self._read_gaps(db, watched)
+            fresh = self._read_new(db, mark.last_id, limit)
+            deltas: dict[Key, Tally] = {}
+            for row in (*late_rows, *fresh):
+                self._add(deltas, row)
+            written = self._write(db, deltas)
+            watched = _remove_found(watched, [row.id for row in late_rows])
+            if fresh:
+                stamp = now.isoformat()
+                # The very first run has no earlier mark: ids below its first row are not a gap.
+                previous = mark.last_id if mark.last_id > 0 else fresh[0].id - 1
+                new_gaps = _gaps_after(previous, [row.id for row in fresh])
+                watched.extend((low, high, stamp) for low, high in new_gaps)
+                mark.last_id = fresh[-1].id
+            cutoff = now - GAP_PATIENCE
+            watched = [g for g in watched if datetime.fromisoformat(g[2]) >= cutoff][-MAX_GAPS:]
+            mark.gaps_json = json.dumps(watched)
+            mark.rows_read += len(fresh) + len(late_rows)
+            mark.late_rows += len(late_rows)
+            mark.updated_at = now
+            result = RollupRun(len(fresh), len(late_rows), mark.last_id, len(watched), written)
+            uow.commit()
+        return result
+
+    _COLUMNS = (
+        PredictionRow.id,
+        PredictionRow.environment_id,
+        PredictionRow.pipeline_id,
+        PredictionRow.version_id,
+        PredictionRow.source,
+        PredictionRow.scored_at,
+        PredictionRow.latency_ms,
+        PredictionRow.status,
+        PredictionRow.fallback,
+    )
+
+    def _read_new(self, db: Session, after: int, limit: int) -> builtins.list[Any]:
+        if limit <= 0:
+            return []
+        return list(
+            db.execute(
+                select(*self._COLUMNS).where(PredictionRow.id > after).order_by(PredictionRow.id).limit(limit)
+            ).all()
+        )
+
+    def _read_gaps(self, db: Session, gaps: Sequence[tuple[int, int, str]]) -> builtins.list[Any]:
+        found: list[Any] = []
+        for first in range(0, len(gaps), 100):
+            ranges = [PredictionRow.id.between(low, high) for low, high, _ in gaps[first : first + 100]]
+            found.extend(db.execute(select(*self._COLUMNS).where(or_(*ranges))).all())
+        return sorted(found, key=lambda row: row.id)
+
+    @staticmethod
+    def _add(deltas: dict[Key, Tally], row: Any) -> None:
+        channel = channel_of(row.source)
+        latency = row.latency_ms if channel == ONLINE else None
+        for span in SPANS:
+            key = (
+                span,
+                floor_to(row.scored_at, span),
+                row.environment_id,
+                row.pipeline_id,
+                row.version_id,
+                channel,
+            )
+            tally = deltas.get(key)
+            if tally is None:
+                tally = deltas[key] = Tally()
+            tally.add_request(latency, error=row.status == "error", fallback=bool(row.fallback))
+
+    @staticmethod
+    def _write(db: Session, deltas: dict[Key, Tally]) -> int:
+        """Add each delta to its stored rollup (or insert it): one read per chunk of keys, exact merge."""
+        keys = list(deltas)
+        for first in range(0, len(keys), _KEY_CHUNK):
+            chunk = keys[first : first + _KEY_CHUNK]
+            condition = or_(
+                *(
+                    and_(
+                        RequestRollupRow.span_seconds == span,
+                        RequestRollupRow.start == start,
+                        RequestRollupRow.environment_id == env,
+                        RequestRollupRow.pipeline_id == pipeline,
+                        RequestRollupRow.version_id == version,
+                        RequestRollupRow.channel == channel,
+                    )
+                    for span, start, env, pipeline, version, channel in chunk
+                )
+            )
+            stored = {
+                (r.span_seconds, utc(r.start), r.environment_id, r.pipeline_id, r.version_id, r.channel): r
+                for r in db.scalars(select(RequestRollupRow).where(condition))
+            }
+            for key in chunk:
+                delta = deltas[key]
+                row = stored.get(key)
+                if row is None:
+                    span, start, env, pipeline, version, channel = key
+                    row = RequestRollupRow(
+                        span_seconds=span,
+                        start=start,
+                        environment_id=env,
+                        pipeline_id=pipeline,
+                        version_id=version,
+                        channel=channel,
+                        requests=0,
+                        errors=0,
+                        fallbacks=0,
+                        latency_count=0,
+                        latency_sum_ms=0.0,
+                        latency_max_ms=None,
+                        histogram_json="{}",
+                    )
+                    db.add(row)
+                merged = _tally_of(row)
+                merged.merge(delta)
+                row.requests, row.errors, row.fallbacks = merged.requests, merged.errors, merged.fallbacks
+                row.latency_count, row.latency_sum_ms = merged.latency_count, merged.latency_sum_ms
+                row.latency_max_ms = merged.histogram.max_ms
+                row.histogram_json = merged.histogram.to_json()
+        db.flush()
+        return len(keys)
+
+    # ---- reading ------------------------------------------------------------------------------
+    @staticmethod
+    def points(
+        db: Session,
+        environment_id: int,
+        pipeline_id: int,
+        *,
+        since: datetime,
+        until: datetime,
+        span_seconds: int,
+        channels: Iterable[str] = (ONLINE,),
+    ) -> builtins.list[RollupPoint]:
+        """The rollups of one deployment starting in [since, until), oldest first (an index range)."""
+        rows = db.scalars(
+            select(RequestRollupRow)
+            .where(
+                RequestRollupRow.environment_id == environment_id,
+                RequestRollupRow.pipeline_id == pipeline_id,
+                RequestRollupRow.span_seconds == span_seconds,
+                RequestRollupRow.start >= since,
+                RequestRollupRow.start < until,
+                RequestRollupRow.channel.in_(list(channels)),
+            )
+            .order_by(RequestRollupRow.start, RequestRollupRow.version_id)
+        )
+        return [
+            RollupPoint(utc(r.start), r.span_seconds, r.version_id, r.channel, _tally_of(r)) for r in rows
+        ]
+
+    @staticmethod
+    def window(db: Session, environment_id: int, pipeline_id: int, *, until: datetime, minutes: int) -> Tally:
+        """Every online request of the deployment in the ``minutes`` whole minutes before ``until``, merged.
+
+        Whole hours inside the window are read from hour rollups, the edges from minutes.
+        """
+        end = floor_to(until, MINUTE)
+        start = end - timedelta(minutes=minutes)
+        first_hour = floor_to(start + timedelta(seconds=HOUR - 1), HOUR)
+        last_hour = floor_to(end, HOUR)
+        total = Tally()
+        if last_hour - first_hour >= timedelta(hours=1):
+            pieces = [
+                (start, first_hour, MINUTE),
+                (first_hour, last_hour, HOUR),
+                (last_hour, end, MINUTE),
+            ]
+        else:
+            pieces = [(start, end, MINUTE)]
+        for since, until_, span in pieces:
+            if since >= until_:
+                continue
+            for point in RollupService.points(
+                db, environment_id, pipeline_id, since=since, until=until_, span_seconds=span
+            ):
+                total.merge(point.tally)
+        return total
+
+    def mark(self) -> tuple[int, int]:
+        """(last id read, ranges watched for late rows)."""
+        with UnitOfWork(self.ctx, write=False) as uow:
+            mark = uow.session.get(RollupMarkRow, MARK)
+            if mark is None:
+                return 0, 0
+            return mark.last_id, len(json.loads(mark.gaps_json or "[]"))
