@@ -41,6 +41,7 @@ class Target:
     pipeline: str
     rows_file: Path
     drop_columns: tuple[str, ...] = ()
+    columns: tuple[str, ...] = ()  # when given, only these (the pipeline's input schema), in this order
 
 
 @dataclass(frozen=True)
@@ -98,8 +99,13 @@ class TrafficCounts:
 def read_rows(target: Target) -> list[dict[str, Any]]:
     """The target's production rows as JSON records (numbers as numbers), without the dropped columns."""
     with target.rows_file.open(newline="", encoding="utf-8") as handle:
+        wanted = target.columns or None
         rows = [
-            {name: _number_or_text(value) for name, value in row.items() if name not in target.drop_columns}
+            {
+                name: _number_or_text(row[name])
+                for name in (wanted or row.keys())
+                if name in row and name not in target.drop_columns
+            }
             for row in csv.DictReader(handle)
         ]
     if not rows:
@@ -195,3 +201,56 @@ class Trickle:
 
     def stop(self) -> None:
         self._stopped.set()
+
+
+CONFIG_VARIABLE = "STEWARD_DEMO_TRAFFIC"
+
+
+def config_json(base_url: str, api_key: str, targets: Sequence[Target], plan: TrafficPlan) -> str:
+    """What the launcher hands the trickle process (in its environment: the key never touches a file)."""
+    import json
+    from dataclasses import asdict
+
+    return json.dumps(
+        {
+            "url": base_url,
+            "key": api_key,
+            "targets": [
+                {**asdict(t), "rows_file": str(t.rows_file), "drop_columns": list(t.drop_columns)}
+                for t in targets
+            ],
+            "plan": asdict(plan),
+        }
+    )
+
+
+def main() -> None:
+    """``python -m steward.app.demo_traffic``: run the trickle the launcher configured, until SIGTERM."""
+    import json
+    import os
+    import signal
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s demo-traffic %(message)s")
+    config = json.loads(os.environ[CONFIG_VARIABLE])
+    targets = [
+        Target(
+            t["environment"],
+            t["pipeline"],
+            Path(t["rows_file"]),
+            tuple(t.get("drop_columns", ())),
+            tuple(t.get("columns", ())),
+        )
+        for t in config["targets"]
+    ]
+    trickle = Trickle(config["url"], config["key"], targets, TrafficPlan(**config["plan"]))
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: trickle.stop())
+    try:
+        counts = trickle.run()
+    except KeyboardInterrupt:
+        trickle.stop()
+        return
+    logger.info("stopped: %d sent, %d answered, %d failed", counts.sent, counts.answered, counts.failed)
+
+
+if __name__ == "__main__":
+    main()

@@ -75,6 +75,32 @@ def extra_processes(settings: Settings) -> list[ProcessSpec]:
     return [worker_process(), scoring_process(settings)]
 
 
+def traffic_process(settings: Settings, sample_dir: Path) -> ProcessSpec | None:
+    """The demo's trickle of sample rows through the scoring service (a fresh, audited API key each start)."""
+    from steward.app.demo_traffic import CONFIG_VARIABLE, Target, TrafficPlan, config_json
+    from steward.core.setup.demo import demo_traffic_targets, issue_demo_traffic_key
+
+    steward = Steward.open(settings)
+    try:
+        found = demo_traffic_targets(steward)
+        if not found:
+            return None
+        key = issue_demo_traffic_key(steward)
+    finally:
+        steward.close()
+    targets = [Target(env, pipeline, rows, columns=columns) for env, pipeline, rows, columns in found]
+    plan = TrafficPlan()
+    where = ", ".join(f"{t.pipeline} in {t.environment}" for t in targets)
+    summary = (
+        f"{plan.requests_per_second:g} requests/s each to {where}; every {plan.cycle_seconds / 60:g} min a "
+        f"{plan.slow_seconds:g} s stretch of {plan.slow_batch_rows}-row batches starting "
+        f"{plan.slow_start_seconds:g} s in"
+    )
+    url = scoring_process(settings).url
+    env = {CONFIG_VARIABLE: config_json(url, key, targets, plan)}
+    return ProcessSpec("traffic", [sys.executable, "-m", "steward.app.demo_traffic"], env=env, url=summary)
+
+
 def run_processes(specs: list[ProcessSpec], *, poll_seconds: float = 0.5) -> int:
     """Run until one process exits or we are interrupted; then stop all. Returns an exit code."""
     children: list[tuple[ProcessSpec, subprocess.Popen[bytes]]] = []
@@ -129,9 +155,14 @@ def run_demo(*, seed: bool, sample_dir: Path) -> int:
     check_ready_to_serve(steward, start_dir=START_DIR)  # where the app starts and reads its secrets
     steward.close()
     specs = [streamlit_process(settings), *extra_processes(settings)]
+    traffic = traffic_process(settings, sample_dir)
+    if traffic is not None:
+        specs.append(traffic)
     click.echo("")
     click.echo(f"Steward is starting on {specs[0].url}")
     click.echo(f"Scoring service (API docs at /docs): {scoring_process(settings).url}")
+    if traffic is not None:
+        click.echo(f"Demo traffic: {traffic.url}")
     click.echo(f"Demo accounts (password for all: {DEMO_PASSWORD}):")
     for account in DEMO_ACCOUNTS:
         click.echo(f"  {account.username:6} {', '.join(account.roles):22} {account.why}")

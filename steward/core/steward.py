@@ -18,6 +18,7 @@ from steward.core.config import Settings, ensure_writable_dir, load_settings
 from steward.core.domain.accounts import Actor
 from steward.core.errors import ConfigurationError
 from steward.core.services.alerts import AlertService
+from steward.core.services.api_keys import ApiKeyService
 from steward.core.services.audit import AuditService
 from steward.core.services.auth import AuthService
 from steward.core.services.catalog import DatasetService
@@ -157,6 +158,11 @@ class Steward:
     def sla(self) -> SlaService:
         """The service-level targets of each deployment."""
         return SlaService(self.ctx)
+
+    @cached_property
+    def api_keys(self) -> ApiKeyService:
+        """Keys for the scoring service, scoped to environments (admins; the secret is shown once)."""
+        return ApiKeyService(self.ctx)
 
     @cached_property
     def head_to_head(self) -> HeadToHeadService:

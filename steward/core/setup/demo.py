@@ -301,3 +301,32 @@ def seed_monitors(steward: Steward, progress: Progress = print) -> None:
         )
         run = steward.monitoring.run(otto, monitor.id)
         progress(f"monitor {pipeline} in {environment}: {run.status}, {run.detail}")
+
+
+# Which sample rows drive each demo deployment's live traffic (``make demo``'s trickle).
+DEMO_TRAFFIC_ROWS = {"credit-default": "credit/production.csv", "bike-demand": "bike/production_2012.csv"}
+DEMO_TRAFFIC_KEY = "demo-traffic"
+
+
+def demo_traffic_targets(steward: Steward) -> list[tuple[str, str, Path, tuple[str, ...]]]:
+    """(environment, pipeline, rows file, input columns) for every demo deployment that serves now."""
+    targets = []
+    for deployment in steward.deployments.serving():
+        rows = DEMO_TRAFFIC_ROWS.get(deployment.pipeline_name)
+        if rows is None:
+            continue
+        version = steward.pipelines.version_by_id(deployment.version_id)
+        columns = tuple(str(column["name"]) for column in version.schema["columns"])
+        targets.append(
+            (deployment.environment_name, deployment.pipeline_name, steward.datasets.resolve(rows), columns)
+        )
+    return targets
+
+
+def issue_demo_traffic_key(steward: Steward) -> str:
+    """A fresh key for the trickle, every earlier one revoked (audited, like any key an admin issues)."""
+    for key in steward.api_keys.list():
+        if key.name == DEMO_TRAFFIC_KEY and key.active:
+            steward.api_keys.revoke(SEED_ACTOR, key.id, "replaced at demo start")
+    environments = [e.name for e in steward.environments.list()]
+    return steward.api_keys.create(SEED_ACTOR, DEMO_TRAFFIC_KEY, environments).secret
