@@ -231,6 +231,7 @@ def main() -> None:
     import signal
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s demo-traffic %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request would drown the demo's output
     config = json.loads(os.environ[CONFIG_VARIABLE])
     targets = [
         Target(

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from steward.core.adapters.db.models import (
     AlertRow,
+    DeploymentRow,
     EnvironmentRow,
     PipelineRow,
     SlaStateRow,
@@ -94,6 +95,14 @@ class SlaEvaluation:
                 .order_by(EnvironmentRow.position, PipelineRow.name)
             ).all()
             states = {(s.environment_id, s.pipeline_id): s for s in db.scalars(select(SlaStateRow))}
+            # Targets set before anything serves (so the first promotion's load test can be judged)
+            # are not an outage: a deployment that does not exist yet is idle, not breached.
+            serving = {
+                (env_id, pipeline_id)
+                for env_id, pipeline_id in db.execute(
+                    select(DeploymentRow.environment_id, DeploymentRow.pipeline_id)
+                )
+            }
             for target_row, env_name, pipeline_name in rows:
                 targets = targets_of(target_row)
                 if targets.empty:
@@ -102,6 +111,8 @@ class SlaEvaluation:
                 key = (target_row.environment_id, target_row.pipeline_id)
                 tally = RollupService.window(db, *key, until=now, minutes=targets.window_minutes)
                 state, verdict = live_verdict(tally, targets)
+                if key not in serving:
+                    state = SlaState.IDLE
                 measured = live_measurement(tally, targets.window_minutes)
                 snapshot = {
                     "requests": measured.requests,
@@ -113,7 +124,10 @@ class SlaEvaluation:
                     "throughput_rps": measured.throughput_rps,
                     "window_minutes": targets.window_minutes,
                 }
-                detail = verdict.summary() if state is not SlaState.IDLE else "no request in the window"
+                if key not in serving:
+                    detail = "nothing serves here yet"
+                else:
+                    detail = verdict.summary() if state is not SlaState.IDLE else "no request in the window"
                 where = f"{env_name}/{pipeline_name}"
                 row = states.get(key)
                 previous = SlaState(row.state) if row is not None else None

@@ -223,12 +223,12 @@ DEMO_SLAS: tuple[tuple[str, str, SlaTargets], ...] = (
     (
         "credit-default",
         "Test",
-        SlaTargets(p95_ms=100, p99_ms=250, min_throughput_rps=20, max_error_rate=0.01),
+        SlaTargets(p95_ms=100, p99_ms=250, min_throughput_rps=2, max_error_rate=0.01),
     ),
     (
         "credit-default",
         "Prod",
-        SlaTargets(p50_ms=25, p95_ms=75, p99_ms=150, min_throughput_rps=50, max_error_rate=0.005),
+        SlaTargets(p50_ms=25, p95_ms=75, p99_ms=150, min_throughput_rps=2, max_error_rate=0.005),
     ),
     ("bike-demand", "Dev", SlaTargets(p95_ms=250, max_error_rate=0.05)),
 )
