@@ -58,3 +58,22 @@ def test_a_sign_off_links_to_the_card_under_review_and_names_what_serves(demo):
         assert "Serving Prod now" in said
     else:
         assert "Nothing serves credit\\-default in Prod yet." in said
+
+
+def test_see_hints_are_links_only_to_pages_the_reader_can_open(demo):
+    steward, tokens = demo
+    from steward.app.ui.navigation import PAGES
+    from steward.core.domain.accounts import Actor
+    from steward.core.domain.permissions import is_allowed
+
+    lamps = [lamp.page for lamp in steward.signals.lamps()]
+    assert "Infrastructure" in lamps
+    for name in ("bea", "otto"):
+        at = open_page(tokens[name], "overview.py")
+        actor = steward.users.get(Actor.system_actor("test"), name)
+        opened = {spec.title for spec in PAGES if is_allowed(actor.roles, spec.action)}
+        shown = {label.removeprefix("See ") for label in links(at)}
+        assert shown == {title for title in lamps if title in opened}, name
+        assert "see Infrastructure" not in "\n".join(str(c.value) for c in at.caption)
+        if name == "bea":
+            assert "Infrastructure" not in shown, "bea cannot open Infrastructure: no hint sends her there"

@@ -21,6 +21,7 @@ import streamlit as st
 from steward.app.loadtest import launch, target_url
 from steward.app.ui.confirm import confirmed, deploy_statement, fresh, reset
 from steward.app.ui.guard import attempt, flash
+from steward.app.ui.links import see_hint
 from steward.app.ui.text import md, plain, when
 from steward.core.domain.accounts import Actor
 from steward.core.domain.loadtest import (
@@ -135,11 +136,11 @@ def _load_test_control(steward: Steward, actor: Actor, deployment: Deployment) -
         st.markdown("**Load test**")
         sla = steward.sla.get(deployment.environment_name, deployment.pipeline_name)
         held = "; ".join(sla.targets.describe()) if sla is not None else ""
-        st.caption(
-            f"Held to: {md(held)}."
-            if held
-            else f"No SLA targets for {md(deployment.pipeline_name)} here yet (Service health page)."
-        )
+        if held:
+            st.caption(f"Held to: {md(held)}.")
+        else:
+            st.caption(f"No SLA targets for {md(deployment.pipeline_name)} here yet.")
+            see_hint(actor, "Service health", "Set them on Service health")
         c1, c2 = st.columns(2)
         rps = c1.number_input("Requests per second", 1, MAX_RPS, 20, key=_key(deployment, "lt_rps"))
         seconds = c2.number_input("Seconds", 1, MAX_DURATION_SECONDS, 10, key=_key(deployment, "lt_seconds"))

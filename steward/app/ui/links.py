@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from steward.app.ui.navigation import PageSpec, page_spec
+from steward.app.ui.navigation import PAGES, PageSpec, page_spec
 from steward.core.domain.accounts import Actor
 from steward.core.domain.permissions import is_allowed
 
@@ -37,3 +37,15 @@ def see(actor: Actor, file: str, label: str, params: dict[str, str] | None = Non
     spec = page_spec(file)
     st.page_link(spec.path, label=label, icon=spec.icon, query_params=params or None)
     return True
+
+
+def file_of(title: str) -> str | None:
+    """The page file whose navigation title is ``title`` ("Infrastructure"), if there is one."""
+    return next((page.file for page in PAGES if page.title == title), None)
+
+
+def see_hint(actor: Actor, title: str, label: str = "") -> None:
+    """A "see <page>" hint: a link when the reader may open that page, nothing when not."""
+    file = file_of(title)
+    if file is not None:
+        see(actor, file, label or f"See {title}")
