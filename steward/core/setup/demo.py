@@ -19,6 +19,7 @@ from steward.core.errors import ConfigurationError
 from steward.core.steward import Steward
 
 DEMO_PASSWORD = "steward-demo"  # noqa: S105 - printed by `make demo`; production mode refuses it
+DEMO_FLAG = "STEWARD_DEMO"  # set to 1 by `steward demo`: the sign-in page then lists the demo accounts
 
 
 @dataclass(frozen=True)
@@ -283,7 +284,18 @@ def seed_promotions(steward: Steward, progress: Progress = print, clock: StoryCl
         if executor is not None:
             if clock is not None:
                 clock.jump(timedelta(minutes=50))
-            steward.promotions.execute(as_user(steward, executor), request.id)
+            entry = steward.promotions.execute(as_user(steward, executor), request.id)
+            progress(f"  deployed by {entry.actor_name}: {entry.label} serves {entry.environment_name}")
+            continue
+        evidence = steward.promotions.evidence(request.id)
+        if evidence.request.open:
+            signed = ", ".join(evidence.request.signers) or "nobody yet"
+            progress(
+                f"  pending, not deployed: signed by {signed}; "
+                f"still needs {evidence.signoff.describe_missing() or 'an operator to deploy it'}"
+            )
+        else:
+            progress(f"  {evidence.request.status.value} by {environment}'s policy")
 
 
 # SLA targets the operator sets: tighter the closer to customers (one record per request, on loopback
