@@ -173,7 +173,8 @@ def metrics_figure(
         else:
             top = max([v for v in values if v is not None] + [floors.get(row.metric, 0.0)], default=1.0)
             figure.update_yaxes(range=[0, top * 1.25 or 1.0], row=1, col=position)
-        figure.update_yaxes(showticklabels=scale.bounded, tickformat=".1f", row=1, col=position)
+        # Every panel shows its own scale: an unbounded metric's full-height bar must not read as "high".
+        figure.update_yaxes(tickformat=".1f" if scale.bounded else "", row=1, col=position)
         if row.metric in floors:
             # The threshold's words go under the panel, not on the line: a label drawn on the plot
             # lands on a bar as soon as a bar reaches it.
