@@ -140,7 +140,7 @@ def run_processes(specs: list[ProcessSpec], *, poll_seconds: float = 0.5) -> int
 
 
 def run_demo(*, seed: bool, sample_dir: Path) -> int:
-    from steward.core.setup.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, is_seeded, seed_demo
+    from steward.core.setup.demo import DEMO_ACCOUNTS, DEMO_FLAG, DEMO_PASSWORD, is_seeded, seed_demo
     from steward.core.setup.readiness import check_ready_to_serve
 
     settings = load_settings()
@@ -154,6 +154,7 @@ def run_demo(*, seed: bool, sample_dir: Path) -> int:
         seed_demo(steward, sample_dir, progress=lambda line: click.echo(f"  {line}"))
     check_ready_to_serve(steward, start_dir=START_DIR)  # where the app starts and reads its secrets
     steward.close()
+    os.environ[DEMO_FLAG] = "1"  # the sign-in page shows the demo accounts only when the demo runs
     specs = [streamlit_process(settings), *extra_processes(settings)]
     traffic = traffic_process(settings, sample_dir)
     if traffic is not None:

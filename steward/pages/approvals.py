@@ -8,12 +8,15 @@ and what goes where on this page: it is one read (``steward.promotions.board``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 
 import pandas as pd
 import streamlit as st
 
-from steward.app.ui.evidence import headline, missing_phrase, render_evidence
+from steward.app.ui.confirm import fresh, reset
+from steward.app.ui.deployment_controls import deploy_control
+from steward.app.ui.evidence import card_links, headline, missing_phrase, render_evidence
 from steward.app.ui.guard import attempt, require
 from steward.app.ui.text import md, plain, when
 from steward.core.domain.permissions import Action
@@ -27,6 +30,12 @@ st.title("Approvals")
 
 def what(request: PromotionRequest) -> str:
     return plain(f"{request.pipeline_name} v{request.version_number} to {request.environment_name}")
+
+
+def after(form: str, message: Callable[[PromotionRequest], str], request: PromotionRequest) -> str:
+    """A decision made: the form starts empty next time (no old comment, no ticked box)."""
+    reset(form)
+    return message(request)
 
 
 def approved_message(request: PromotionRequest) -> str:
@@ -51,24 +60,37 @@ for evidence in board.waiting:
     with st.container(border=True):
         st.markdown(f"#### {headline(evidence)}")
         render_evidence(evidence, key=f"approve_{request.id}")
-        with st.form(f"decide_{request.id}", clear_on_submit=True):
+        card_links(actor, evidence)
+        form = f"decide_{request.id}"
+        with st.form(form):
             comment = st.text_area(
                 "Your comment (required to reject; goes into the audit log and the release certificate)",
-                key=f"comment_{request.id}",
+                key=fresh(form, f"comment_{request.id}"),
                 max_chars=4000,
+            )
+            sure = st.checkbox(
+                f"Yes, approve {request.pipeline_name} v{request.version_number} "
+                f"for {request.environment_name}",
+                key=fresh(form, f"approve_confirm_{request.id}"),
             )
             approve, reject, _ = st.columns([1, 1, 3])
             if approve.form_submit_button("Approve", type="primary"):
-                attempt(
-                    partial(
-                        steward.promotions.approve,
-                        actor,
-                        request.id,
-                        comment,
-                        expected_version=request.version,
-                    ),
-                    approved_message,
-                )
+                if not sure:
+                    st.error(
+                        f"Tick “Yes, approve {request.pipeline_name} v{request.version_number} for "
+                        f"{request.environment_name}” first: nothing was signed."
+                    )
+                else:
+                    attempt(
+                        partial(
+                            steward.promotions.approve,
+                            actor,
+                            request.id,
+                            comment,
+                            expected_version=request.version,
+                        ),
+                        partial(after, form, approved_message),
+                    )
             if reject.form_submit_button("Reject"):
                 attempt(
                     partial(
@@ -78,7 +100,7 @@ for evidence in board.waiting:
                         comment,
                         expected_version=request.version,
                     ),
-                    lambda r: f"You rejected request #{r.id} ({r.label})",
+                    partial(after, form, lambda r: f"You rejected request #{r.id} ({r.label})"),
                 )
 
 # ---- signed off: ready for whoever deploys ----------------------------------------------------
@@ -95,18 +117,19 @@ for evidence in board.ready:
         )
         with st.expander("Evidence", key=f"ready_evidence_{request.id}"):
             render_evidence(evidence, key=f"ready_{request.id}", charts=False)
-        if st.button(
-            f"Deploy {request.pipeline_name} v{request.version_number} to {request.environment_name}",
-            type="primary",
+        card_links(actor, evidence)
+        champion = evidence.champion
+        deploy_control(
+            steward,
+            actor,
+            request,
+            champion.number if champion else None,
+            lambda e: (
+                f"{e.pipeline_name} v{e.version_number} now serves in {e.environment_name} "
+                f"(ledger entry #{e.id})"
+            ),
             key=f"deploy_{request.id}",
-        ):
-            attempt(
-                partial(steward.promotions.execute, actor, request.id, expected_version=request.version),
-                lambda e: (
-                    f"{e.pipeline_name} v{e.version_number} now serves in {e.environment_name} "
-                    f"(ledger entry #{e.id})"
-                ),
-            )
+        )
 
 # ---- everything else in flight --------------------------------------------------------------
 st.subheader("Other requests in flight" if board.waiting or board.ready else "Requests in flight")

@@ -14,7 +14,14 @@ import pandas as pd
 import streamlit as st
 
 from steward.app.ui.charts_deployments import timeline_figure
-from steward.app.ui.deployment_controls import render_operations
+from steward.app.ui.confirm import fresh
+from steward.app.ui.deployment_controls import (
+    REQUEST_FORM,
+    deploy_control,
+    render_operations,
+    request_form,
+    rollback_control,
+)
 from steward.app.ui.evidence import CHART_CONFIG, missing_phrase, render_evidence
 from steward.app.ui.guard import attempt, require
 from steward.app.ui.text import md, plain, when
@@ -135,12 +142,10 @@ else:
             request = next(r for r in ready if r.id == chosen)
             with st.expander("Evidence", expanded=False, key=f"deploy_evidence_{request.id}"):
                 render_evidence(evidences[request.id], key=f"deploy_{request.id}", charts=False)
-            label = f"Deploy {request.pipeline_name} v{request.version_number} to {request.environment_name}"
-            if st.button(label, type="primary", key="deploy"):
-                attempt(
-                    lambda: steward.promotions.execute(actor, request.id, expected_version=request.version),
-                    show_entry,
-                )
+            champion = evidences[request.id].champion
+            deploy_control(
+                steward, actor, request, champion.number if champion else None, show_entry, key="deploy"
+            )
     mine = [r for r in pending if r.requested_by == actor.username]
     if mine:
         with st.expander("Withdraw one of your requests", key="withdraw_expander"):
@@ -159,41 +164,12 @@ else:
 
 # ---- request a promotion ---------------------------------------------------------------------
 if any(may(Action.REQUEST_PROMOTION, env.tier) for env in environments):
-    with st.expander("Request a promotion", expanded=not pending and not serving, key="request_expander"):
-        pipelines = [o for o in steward.pipelines.list() if o.version_count]
-        if not pipelines:
-            st.caption("No trained pipeline yet.")
-        else:
-            c1, c2, c3 = st.columns(3)
-            name = c1.selectbox("Pipeline", [o.pipeline.name for o in pipelines], key="req_pipeline")
-            numbers = [v.number for v in reversed(steward.pipelines.versions(name))]
-            number = c2.selectbox("Version", numbers, format_func=lambda n: f"v{n}", key="req_version")
-            targets = dict(steward.promotions.targets(name, int(number)))
-            open_targets = [env for env, problem in targets.items() if not problem] or order
-            environment = c3.selectbox("To", open_targets, key="req_env")
-            problem = targets.get(environment, "")
-            if problem:
-                st.caption(f"Not possible now: {md(problem)}.")
-            elif environment in policies:
-                policy = policies[environment]
-                st.caption(
-                    f"{md(environment)} asks for {md(policy.signoff.describe())}"
-                    + (
-                        f" and checks: {md('; '.join(policy.gates.describe()))}."
-                        if policy.gates.describe()
-                        else "."
-                    )
-                )
-            reason = st.text_area("Why (the reviewers read this)", key="req_reason", max_chars=4000)
-            if st.button("Request promotion", type="primary", key="request", disabled=bool(problem)):
-                attempt(
-                    lambda: steward.promotions.request(actor, name, int(number), environment, reason),
-                    lambda r: (
-                        f"{r.label}: deployed at once by {r.environment_name}'s policy"
-                        if r.status is RequestStatus.EXECUTED
-                        else f"Request #{r.id} made: {r.label}"
-                    ),
-                )
+    with st.expander(
+        "Request a promotion",
+        expanded=not pending and not serving,
+        key=fresh(REQUEST_FORM, "request_expander"),  # a made request folds it away
+    ):
+        request_form(steward, actor, policies, order)
 
 # ---- the ledger ----------------------------------------------------------------------------
 st.subheader("Ledger")
@@ -285,23 +261,6 @@ else:
             and current.version_id != entry.version_id
             and may(Action.ROLLBACK, entry.tier)
         ):
-            with st.form(f"rollback_{entry.id}", clear_on_submit=True):
-                st.markdown(
-                    f"Roll **{md(entry.environment_name)}** back to "
-                    f"**{md(entry.pipeline_name)} {entry.label}** "
-                    f"(serving now: v{current.version_number}). The rollback is a ledger entry of its own."
-                )
-                why = st.text_input("Why", key=f"rollback_reason_{entry.id}")
-                if st.form_submit_button(f"Roll back to {entry.label}"):
-                    attempt(
-                        partial(
-                            steward.deployments.rollback,
-                            actor,
-                            entry.id,
-                            why,
-                            expected_version=current.version,
-                        ),
-                        show_entry,
-                    )
+            rollback_control(steward, actor, entry, current, show_entry)
         elif current is not None and current.version_id == entry.version_id:
             st.caption(f"{md(entry.label)} serves {md(entry.environment_name)} now.")

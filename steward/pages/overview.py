@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from steward.app.ui.guard import require
+from steward.app.ui.links import see_hint
 from steward.app.ui.text import md, plain, when
 from steward.core.domain.permissions import Action, is_allowed
 
@@ -20,7 +21,8 @@ columns = st.columns(4)
 for column, lamp in zip(columns, steward.signals.lamps(), strict=True):
     with column.container(border=True):
         st.markdown(f"{LIGHTS[lamp.light.value]} **{md(lamp.question)}**")
-        st.caption(f"{md(lamp.summary)} · see {md(lamp.page)}")
+        st.caption(md(lamp.summary))
+        see_hint(actor, lamp.page)  # a link, and only to a page this reader can open
 
 st.subheader("Pipelines and environments, worst first")
 board = steward.overview.board()

@@ -30,7 +30,7 @@ SEEDED_TEXT: dict[str, str] = {
     "pipelines.py": "credit/train",
     "deployments.py": "Prod",
     "approvals.py": "promotion",
-    "drift.py": "2012-12",
+    "drift.py": "rows 1-8734",  # the bike monitor: all of 2012 against all of 2011
     "service_health.py": "credit-default v2",
     "infrastructure.py": "Database",
     "alerts.py": "bike-demand in Dev",

@@ -90,8 +90,14 @@ def test_business_and_risk_sign_then_the_operator_deploys_and_the_certificate_na
     steward, tokens = demo
     request = pending_prod(steward)
     for name in ("bea", "rick"):
+        before = len(pending_prod(steward).signers)
         at = open_page(tokens[name], "approvals.py")
         at.text_area(key=f"comment_{request.id}").input(f"{name}: signed after reading the evidence")
+        next(b for b in at.button if b.label == "Approve").click().run()
+        assert any("Tick “Yes, approve credit-default v2 for Prod” first" in e.value for e in at.error)
+        assert len(pending_prod(steward).signers) == before, "an unticked approval signs nothing"
+        assert at.text_area(key=f"comment_{request.id}").value, "a refused click keeps the comment"
+        at.checkbox(key=f"approve_confirm_{request.id}").check()
         next(b for b in at.button if b.label == "Approve").click().run()
         assert not at.exception, at.exception
         assert any("You approved request" in s.value for s in at.success), texts(at)
@@ -101,6 +107,12 @@ def test_business_and_risk_sign_then_the_operator_deploys_and_the_certificate_na
 
     at = open_page(tokens["otto"], "deployments.py")
     deploy = next(b for b in at.button if b.label == "Deploy credit-default v2 to Prod")
+    assert deploy.disabled, "deploying waits for the box naming what will serve where"
+    [sure] = [c for c in at.checkbox if c.key == "deploy_confirm"]
+    assert sure.label == "Yes, make credit-default v2 serve Prod (nothing serves there yet)"
+    sure.check().run()
+    deploy = next(b for b in at.button if b.label == "Deploy credit-default v2 to Prod")
+    assert not deploy.disabled
     deploy.click().run()
     assert not at.exception, at.exception
     assert any("now serves in Prod" in s.value for s in at.success), texts(at)
@@ -118,7 +130,10 @@ def test_a_data_scientist_may_not_roll_back_prod_but_the_operator_may(demo):
     at = open_page(tokens["dana"], "deployments.py")
     test_entries = [e for e in steward.deployments.ledger("Test") if e.version_number == 1]
     at.selectbox(key="ledger_entry").select(test_entries[0].id).run()
-    assert any(b.label == "Roll back to v1" for b in at.button)  # Test: data scientists may
+    [rollback] = [b for b in at.button if b.label == "Roll back to v1"]  # Test: data scientists may
+    assert rollback.disabled, "rolling back waits for the box naming both versions"
+    [sure] = [c for c in at.checkbox if c.key == f"rollback_confirm_{test_entries[0].id}"]
+    assert sure.label.startswith(f"Yes, make {test_entries[0].pipeline_name} v1 serve Test instead of v")
     prod_entry = steward.deployments.ledger("Prod")[0]
     at.selectbox(key="ledger_entry").select(prod_entry.id).run()
     assert not any(b.label.startswith("Roll back") for b in at.button)
@@ -129,6 +144,8 @@ def test_requesting_a_promotion_from_the_page(demo):
     at = open_page(tokens["dana"], "deployments.py")
     at.selectbox(key="req_pipeline").select("bike-demand").run()
     assert at.selectbox(key="req_env").options == ["Dev"], "v2 (retrained, the latest) has served nowhere yet"
+    assert at.selectbox(key="req_env").value is None, "no environment is chosen for you"
+    assert next(b for b in at.button if b.label == "Request promotion").disabled
     at.selectbox(key="req_version").select(1).run()
     at.selectbox(key="req_env").select("Test").run()
     at.text_area(key="req_reason").input("bike v1 for the operations team's checks").run()
@@ -138,6 +155,11 @@ def test_requesting_a_promotion_from_the_page(demo):
     assert any(
         r.label == "bike-demand v1 to Test" for r in steward.promotions.list(status=RequestStatus.PENDING)
     )
+    # The form starts afresh: no old reason, no environment preselected, back on the first pipeline.
+    [reason] = [t for t in at.text_area if t.label.startswith("Why (the reviewers")]
+    assert reason.value == ""
+    [environment] = [s for s in at.selectbox if s.label == "To"]
+    assert environment.value is None
 
 
 def _editor_app() -> None:

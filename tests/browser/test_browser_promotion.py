@@ -68,6 +68,7 @@ def sign_off(browser: Browser, app: AppServer, username: str, request_id: int, c
         page.locator('[data-testid="stForm"]').filter(
             has=page.get_by_role("button", name="Approve")
         ).get_by_role("textbox").fill(comment)
+        page.get_by_text("Yes, approve credit-default v2 for Prod").click()  # the second look
         click(page, "Approve")
         flash(page, f"You approved request #{request_id}")
     finally:
@@ -114,6 +115,8 @@ def test_a_credit_model_goes_from_test_to_prod_and_the_certificate_names_everyon
     # Otto deploys and downloads the certificate.
     tab = as_user(browser, app, "otto", "Deployments")
     page = tab.page
+    expect(page.get_by_role("button", name="Deploy credit-default v2 to Prod", exact=True)).to_be_disabled()
+    page.get_by_text("Yes, make credit-default v2 serve Prod").click()
     click(page, "Deploy credit-default v2 to Prod")
     flash(page, "now serves in Prod")
     [prod] = steward.deployments.serving("Prod")

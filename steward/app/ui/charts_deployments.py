@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import html
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from steward.core.domain.metrics import metric_phrase
+from steward.core.domain.metrics import Scale, higher_is_better, metric, metric_phrase
 from steward.core.domain.promotions import LedgerEntry, LedgerKind, MetricRow, RocCurve
 
 CHALLENGER, CHAMPION, REFERENCE = "#1f5f8b", "#9aa5b1", "#c9d1d9"
@@ -109,7 +110,24 @@ def timeline_figure(entries: Sequence[LedgerEntry], now: datetime, order: Sequen
     return _layout(figure, "What served where, and when", height=max(240, 90 + 55 * len(lanes)))
 
 
-BOUNDED = {"roc_auc", "accuracy", "f1", "r2"}  # scores on a 0..1 scale: draw them on it, not zoomed in
+@dataclass(frozen=True)
+class MetricScale:
+    """How a metric is drawn: its words, which way is better, and whether it lives on 0..1."""
+
+    label: str
+    higher_is_better: bool
+    bounded: bool
+
+
+def metric_scale(name: str) -> MetricScale:
+    """A metric's direction and scale, from the metric vocabulary (``steward.core.domain.metrics``).
+
+    Metrics of different scales or directions are never drawn on one shared axis: each gets its own
+    panel, and scores between 0 and 1 are drawn on that scale rather than zoomed in."""
+    known = metric(name)
+    return MetricScale(
+        metric_phrase(name), higher_is_better(name), known is not None and known.scale is Scale.UNIT
+    )
 
 
 def metrics_figure(
@@ -122,20 +140,20 @@ def metrics_figure(
     threshold as a dashed line. Scores live on their 0..1 scale so a lone bar still says something."""
     floors = floors or {}
     shown = [row for row in rows if row.challenger is not None or row.champion is not None]
+    scales = [metric_scale(row.metric) for row in shown]
     columns = max(len(shown), 1)
     figure = make_subplots(
         rows=1,
         cols=columns,
         subplot_titles=[
-            f"{_safe(metric_phrase(r.metric))}<br>"
-            f"<sup>{'higher' if r.higher_is_better else 'lower'} is better</sup>"
-            for r in shown
+            f"{_safe(scale.label)}<br><sup>{'higher' if scale.higher_is_better else 'lower'} is better</sup>"
+            for scale in scales
         ]
         or [""],
         horizontal_spacing=0.05,
     )
     labels = [_safe(challenger)] + ([_safe(champion)] if champion else [])
-    for position, row in enumerate(shown, start=1):
+    for position, (row, scale) in enumerate(zip(shown, scales, strict=True), start=1):
         values = [row.challenger] + ([row.champion] if champion else [])
         figure.add_trace(
             go.Bar(
@@ -145,24 +163,32 @@ def metrics_figure(
                 textposition="outside",
                 cliponaxis=False,
                 marker={"color": [CHALLENGER, CHAMPION][: len(values)]},
-                name=_safe(metric_phrase(row.metric)),
+                name=_safe(scale.label),
                 hovertemplate="%{x}: %{text}<extra>%{fullData.name}</extra>",
             ),
             row=1,
             col=position,
         )
-        if row.metric in BOUNDED:
+        if scale.bounded:
             figure.update_yaxes(range=[0, 1.1], row=1, col=position)
         else:
-            figure.update_yaxes(rangemode="tozero", row=1, col=position)
-        figure.update_yaxes(showticklabels=row.metric in BOUNDED, tickformat=".1f", row=1, col=position)
+            top = max([v for v in values if v is not None] + [floors.get(row.metric, 0.0)], default=1.0)
+            figure.update_yaxes(range=[0, top * 1.25 or 1.0], row=1, col=position)
+        # Every panel shows its own scale: an unbounded metric's full-height bar must not read as "high".
+        figure.update_yaxes(tickformat=".1f" if scale.bounded else "", row=1, col=position)
         if row.metric in floors:
+            # The threshold's words go under the panel, not on the line: a label drawn on the plot
+            # lands on a bar as soon as a bar reaches it.
             figure.add_hline(
                 y=floors[row.metric],
                 line={"color": "#c44e52", "dash": "dash", "width": 1.5},
-                annotation_text=f"{'min' if row.higher_is_better else 'max'} {floors[row.metric]:g}",
-                annotation_position="bottom right",
-                annotation_font={"size": 10, "color": "#c44e52"},
+                row=1,
+                col=position,
+            )
+            word = "at least" if scale.higher_is_better else "at most"
+            figure.update_xaxes(
+                title_text=f"dashed line: {word} {floors[row.metric]:g}",
+                title_font={"size": 10, "color": "#c44e52"},
                 row=1,
                 col=position,
             )

@@ -12,13 +12,16 @@ follows its progress from the database.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 
 import pandas as pd
 import streamlit as st
 
 from steward.app.loadtest import launch, target_url
+from steward.app.ui.confirm import confirmed, deploy_statement, fresh, reset
 from steward.app.ui.guard import attempt, flash
+from steward.app.ui.links import see_hint
 from steward.app.ui.text import md, plain, when
 from steward.core.domain.accounts import Actor
 from steward.core.domain.loadtest import (
@@ -30,7 +33,13 @@ from steward.core.domain.loadtest import (
     RowSource,
 )
 from steward.core.domain.permissions import Action, is_allowed
-from steward.core.domain.promotions import Deployment, LedgerEntry
+from steward.core.domain.promotions import (
+    Deployment,
+    EnvironmentPolicy,
+    LedgerEntry,
+    PromotionRequest,
+    RequestStatus,
+)
 from steward.core.domain.sla import SlaTargets, judge, percent
 from steward.core.errors import StewardError
 from steward.core.steward import Steward
@@ -102,15 +111,13 @@ def _failover_control(steward: Steward, actor: Actor, deployment: Deployment) ->
         where = f"{deployment.pipeline_name} in {deployment.environment_name}"
         st.markdown("**Fail back to the primary**" if back else "**Fail over to the fallback**")
         reason = st.text_input("Why (kept in the ledger)", key=_move_key(deployment, "failover_reason"))
-        confirmed = st.checkbox(
-            f"Yes, make v{to} serve {where} instead of v{now}", key=_move_key(deployment, "failover_confirm")
+        sure = confirmed(
+            f"make v{to} serve {where} instead of v{now}", _move_key(deployment, "failover_confirm")
         )
         service = steward.deployments
         move = service.failback if back else service.failover
         label = f"Fail back to v{to}" if back else f"Fail over to v{to}"
-        if st.button(
-            label, type="primary", disabled=not confirmed, key=_move_key(deployment, "failover_button")
-        ):
+        if st.button(label, type="primary", disabled=not sure, key=_move_key(deployment, "failover_button")):
             attempt(
                 partial(
                     move,
@@ -129,11 +136,11 @@ def _load_test_control(steward: Steward, actor: Actor, deployment: Deployment) -
         st.markdown("**Load test**")
         sla = steward.sla.get(deployment.environment_name, deployment.pipeline_name)
         held = "; ".join(sla.targets.describe()) if sla is not None else ""
-        st.caption(
-            f"Held to: {md(held)}."
-            if held
-            else f"No SLA targets for {md(deployment.pipeline_name)} here yet (Service health page)."
-        )
+        if held:
+            st.caption(f"Held to: {md(held)}.")
+        else:
+            st.caption(f"No SLA targets for {md(deployment.pipeline_name)} here yet.")
+            see_hint(actor, "Service health", "Set them on Service health")
         c1, c2 = st.columns(2)
         rps = c1.number_input("Requests per second", 1, MAX_RPS, 20, key=_key(deployment, "lt_rps"))
         seconds = c2.number_input("Seconds", 1, MAX_DURATION_SECONDS, 10, key=_key(deployment, "lt_seconds"))
@@ -240,4 +247,119 @@ def _progress(steward: Steward, run_id: int) -> None:
         st.progress(
             run.progress(now),
             text=f"{run.requests} requests answered of about {run.plan.rps * run.plan.duration_seconds}",
+        )
+
+
+def deploy_control(
+    steward: Steward,
+    actor: Actor,
+    request: PromotionRequest,
+    serving_number: int | None,
+    success: Callable[[LedgerEntry], str],
+    key: str,
+) -> None:
+    """Deploy a signed-off request: tick the box that names what will serve where, then click."""
+    statement = deploy_statement(
+        request.pipeline_name, request.version_number, request.environment_name, serving_number
+    )
+    sure = confirmed(statement, f"{key}_confirm")
+    label = f"Deploy {request.pipeline_name} v{request.version_number} to {request.environment_name}"
+    if st.button(label, type="primary", disabled=not sure, key=key):
+        attempt(
+            partial(steward.promotions.execute, actor, request.id, expected_version=request.version),
+            success,
+        )
+
+
+def rollback_control(
+    steward: Steward,
+    actor: Actor,
+    entry: LedgerEntry,
+    current: Deployment,
+    success: Callable[[LedgerEntry], str],
+) -> None:
+    """Roll back to a ledger entry's version: a reason, a box naming both versions, then the button."""
+    form = f"rollback_{entry.id}"
+    with st.container(border=True):
+        st.markdown(
+            f"Roll **{md(entry.environment_name)}** back to **{md(entry.pipeline_name)} {entry.label}** "
+            f"(serving now: v{current.version_number}). The rollback is a ledger entry of its own."
+        )
+        why = st.text_input("Why", key=fresh(form, f"rollback_reason_{entry.id}"))
+        sure = confirmed(
+            f"make {entry.pipeline_name} {entry.label} serve {entry.environment_name} "
+            f"instead of v{current.version_number}",
+            fresh(form, f"rollback_confirm_{entry.id}"),
+        )
+
+        def done(result: LedgerEntry) -> str:
+            reset(form)
+            return success(result)
+
+        if st.button(
+            f"Roll back to {entry.label}", disabled=not sure, key=fresh(form, f"rollback_{entry.id}")
+        ):
+            attempt(
+                partial(steward.deployments.rollback, actor, entry.id, why, expected_version=current.version),
+                done,
+            )
+
+
+REQUEST_FORM = "request_promotion"
+
+
+def request_form(
+    steward: Steward, actor: Actor, policies: dict[str, EnvironmentPolicy], order: list[str]
+) -> None:
+    """Ask for a promotion. Nothing is chosen for you, and a made request leaves an empty form."""
+    pipelines = [o for o in steward.pipelines.list() if o.version_count]
+    if not pipelines:
+        st.caption("No trained pipeline yet.")
+        return
+    c1, c2, c3 = st.columns(3)
+    name = c1.selectbox(
+        "Pipeline", [o.pipeline.name for o in pipelines], key=fresh(REQUEST_FORM, "req_pipeline")
+    )
+    numbers = [v.number for v in reversed(steward.pipelines.versions(str(name)))]
+    number = c2.selectbox(
+        "Version", numbers, format_func=lambda n: f"v{n}", key=fresh(REQUEST_FORM, "req_version")
+    )
+    targets = dict(steward.promotions.targets(str(name), int(number)))
+    open_targets = [env for env, problem in targets.items() if not problem] or order
+    environment = c3.selectbox(
+        "To",
+        open_targets,
+        index=None,
+        placeholder="Choose an environment",
+        key=fresh(REQUEST_FORM, "req_env"),
+    )
+    problem = targets.get(environment, "") if environment else ""
+    if problem:
+        st.caption(f"Not possible now: {md(problem)}.")
+    elif environment in policies:
+        policy = policies[str(environment)]
+        gates = policy.gates.describe()
+        st.caption(
+            f"{md(str(environment))} asks for {md(policy.signoff.describe())}"
+            + (f" and checks: {md('; '.join(gates))}." if gates else ".")
+        )
+    reason = st.text_area(
+        "Why (the reviewers read this)", key=fresh(REQUEST_FORM, "req_reason"), max_chars=4000
+    )
+
+    def made(r: PromotionRequest) -> str:
+        reset(REQUEST_FORM)
+        if r.status is RequestStatus.EXECUTED:
+            return f"{r.label}: deployed at once by {r.environment_name}'s policy"
+        return f"Request #{r.id} made: {r.label}"
+
+    if st.button(
+        "Request promotion",
+        type="primary",
+        key=fresh(REQUEST_FORM, "request"),
+        disabled=bool(problem) or environment is None,
+    ):
+        attempt(
+            partial(steward.promotions.request, actor, str(name), int(number), str(environment), reason),
+            made,
         )

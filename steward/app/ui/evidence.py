@@ -11,7 +11,9 @@ import pandas as pd
 import streamlit as st
 
 from steward.app.ui.charts_deployments import metrics_figure, roc_figure
+from steward.app.ui.links import card_params, see
 from steward.app.ui.text import md, plain, when
+from steward.core.domain.accounts import Actor
 from steward.core.domain.gates import GateStatus
 from steward.core.domain.metrics import metric_phrase
 from steward.core.domain.promotions import Decision, Evidence, MetricRow
@@ -222,3 +224,36 @@ def missing_phrase(evidence: Evidence) -> str:
         blockers.append("sign-off from " + ", ".join(role_phrase(r, n) for r, n in evidence.signoff.missing))
     blockers += [f"gate {g.title} ({g.status.value})" for g in evidence.failing_gates]
     return "waiting for " + "; ".join(blockers) if blockers else "ready to deploy"
+
+
+def serving_phrase(evidence: Evidence) -> str:
+    """What serves in the target environment now, the version a sign-off would replace."""
+    request, old = evidence.request, evidence.champion
+    if old is None:
+        return f"Nothing serves {md(request.pipeline_name)} in {md(request.environment_name)} yet."
+    return (
+        f"Serving {md(request.environment_name)} now: **v{old.number}** ({md(old.estimator)}, "
+        f"trained by {md(old.trained_by)} on {old.data_rows:,} rows)."
+    )
+
+
+def card_links(actor: Actor, evidence: Evidence) -> None:
+    """One click to the card of the version under review, and beside it what serves where it would go."""
+    request, old = evidence.request, evidence.champion
+    left, right = st.columns(2)
+    with left:
+        see(
+            actor,
+            "pipelines.py",
+            f"Model card of {request.pipeline_name} v{request.version_number} (under review)",
+            card_params(request.pipeline_name, request.version_number),
+        )
+    with right:
+        st.markdown(serving_phrase(evidence))
+        if old is not None:
+            see(
+                actor,
+                "pipelines.py",
+                f"Model card of v{old.number} (serving {request.environment_name})",
+                card_params(request.pipeline_name, old.number),
+            )

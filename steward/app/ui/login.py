@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
 import streamlit as st
 
 from steward.app.ui.session import NOTICE_KEY, sign_in, sso_claims, sso_configured
 from steward.app.ui.text import md
 from steward.core.domain.accounts import Actor
+from steward.core.setup.demo import DEMO_ACCOUNTS, DEMO_FLAG, DEMO_PASSWORD
 from steward.core.steward import Steward
 
 
@@ -44,6 +47,17 @@ def render_login(steward: Steward) -> None:
                 st.error(error)
             else:
                 st.rerun()
+    if os.environ.get(DEMO_FLAG) == "1":
+        render_demo_hint()
+
+
+def render_demo_hint() -> None:
+    """Only while the demo runs (``steward demo`` sets the flag): who to sign in as, and why."""
+    with st.container(border=True):
+        st.markdown(f"**This is the demo.** Every account's password is **{md(DEMO_PASSWORD)}**.")
+        st.markdown(
+            "\n".join(f"- **{md(a.username)}**: {md(a.display_name)}, {md(a.why)}" for a in DEMO_ACCOUNTS)
+        )
 
 
 def render_no_access(actor: Actor) -> None:

@@ -48,6 +48,14 @@ def _role(role: Role | None) -> str:
     return role.label if role is not None else "-"
 
 
+def _unmark(text: str) -> str:
+    """Markdown marks in a system phrase (a gate's detail) read as plain text: `x` becomes \u201cx\u201d."""
+    parts = text.replace("**", "").split("`")
+    if len(parts) % 2 == 0:  # an unpaired backtick: drop it rather than guess
+        return "".join(parts)
+    return "".join(f"\u201c{p}\u201d" if i % 2 else p for i, p in enumerate(parts))
+
+
 def blocks(cert: Certificate) -> list[Block]:
     """The certificate's content, in reading order."""
     entry, request, new = cert.entry, cert.request, cert.challenger
@@ -128,7 +136,7 @@ def blocks(cert: Certificate) -> list[Block]:
         Block(
             "Gates",
             headers=("Gate", "Result", "Detail"),
-            rows=tuple((gate.title, gate.status.value, gate.detail) for gate in entry.gates)
+            rows=tuple((_unmark(gate.title), gate.status.value, _unmark(gate.detail)) for gate in entry.gates)
             or (("none required", "-", "-"),),
         )
     )
@@ -182,7 +190,8 @@ def blocks(cert: Certificate) -> list[Block]:
             note=(
                 "Each event's hash was recomputed from its stored content and matches, and each "
                 "signature names the request, approver, roles and artifact digest its event records; "
-                "`steward audit verify` checks that these events are linked into the whole chain."
+                "the command \u201csteward audit verify\u201d checks that these events are linked into "
+                "the whole chain."
                 if cert.chain_ok
                 else "WARNING: "
                 + (
@@ -289,18 +298,91 @@ def _text(value: str, unicode: bool) -> str:
     return value if unicode else value.encode("latin-1", "replace").decode("latin-1")
 
 
-def _widths(headers: Sequence[str]) -> tuple[float, ...]:
-    named = {
-        "Event hash": 3.2,
-        "Comment": 2.2,
-        "Detail": 2.6,
-        "Gate": 2.2,
-        "Counted as": 1.6,
-        "Signed at": 1.5,
-        "At": 1.5,
-        "Action": 1.3,
-    }
-    return tuple(named.get(h, 1.0) for h in headers)
+WEIGHTS = {
+    "Event hash": 3.2,
+    "Comment": 2.2,
+    "Detail": 2.6,
+    "Gate": 2.2,
+    "Counted as": 1.6,
+    "Signed at": 1.5,
+    "At": 1.5,
+    "Action": 1.3,
+}
+_HASHLIKE = 40  # a token this long (a digest) may break anywhere; nothing else does
+CELL_PADDING_MM = 3.0
+
+
+def _widths(
+    pdf: Any, headers: Sequence[str], rows: Sequence[Sequence[str]], width: float
+) -> tuple[float, ...]:
+    """Column widths in mm: each column at least as wide as its longest word, the rest by weight.
+
+    A column narrower than a word breaks that word mid-way ("Scientis|t"); so
+    every word but a digest gets the room it needs, and what remains is shared
+    by the columns' weights (comments and details get more).
+    """
+    weights = [WEIGHTS.get(h, 1.0) for h in headers]
+    floors = []
+    for i, header in enumerate(headers):
+        words = [w for v in (header, *(row[i] for row in rows if i < len(row))) for w in v.split()]
+        longest = max((pdf.get_string_width(w) for w in words if len(w) < _HASHLIKE), default=0.0)
+        floors.append(longest + CELL_PADDING_MM)
+    ideal = [width * w / sum(weights) for w in weights]
+    chosen = [max(a, b) for a, b in zip(ideal, floors, strict=True)]
+    excess = sum(chosen) - width
+    if excess > 0:  # take it from the columns above their floor, in proportion to their slack
+        slack = [c - f for c, f in zip(chosen, floors, strict=True)]
+        total = sum(slack)
+        if total > 0:
+            share = min(1.0, excess / total)
+            chosen = [c - s * share for c, s in zip(chosen, slack, strict=True)]
+    return tuple(chosen)
+
+
+def _block(
+    pdf: Any, block: Block, family: str, unicode: bool, width: float, first_rows: int | None = None
+) -> None:
+    """One block: heading, key/value table, table, note. Cells wrap between words, never inside one
+    (a word wider than its cell, such as a SHA-256, is the only thing broken)."""
+    from fpdf.enums import WrapMode
+
+    pairs = block.pairs if first_rows is None else block.pairs[:first_rows]
+    rows = block.rows if first_rows is None else block.rows[:first_rows]
+    pdf.ln(3)
+    pdf.set_font(family, "B", 11)
+    pdf.multi_cell(width, 7, _text(block.title, unicode), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(family, "", 8)
+    if pairs:
+        with pdf.table(
+            col_widths=(1, 2.4),
+            first_row_as_headings=False,
+            wrapmode=WrapMode.WORD,
+            text_align="LEFT",
+            line_height=4.2,
+            width=width,
+        ) as table:
+            for key, value in pairs:
+                row = table.row()
+                row.cell(_text(key, unicode))
+                row.cell(_text(value, unicode))
+    if block.headers:
+        with pdf.table(
+            col_widths=_widths(pdf, block.headers, block.rows, width),
+            wrapmode=WrapMode.WORD,
+            text_align="LEFT",
+            line_height=4.2,
+            width=width,
+        ) as table:
+            heading = table.row()
+            for header in block.headers:
+                heading.cell(_text(header, unicode))
+            for values in rows:
+                row = table.row()
+                for value in values:
+                    row.cell(_text(value, unicode))
+    if block.note and first_rows is None:
+        pdf.set_font(family, "", 7.5)
+        pdf.multi_cell(width, 4, _text(block.note, unicode), new_x="LMARGIN", new_y="NEXT")
 
 
 def render_pdf(cert: Certificate) -> bytes:
@@ -325,42 +407,14 @@ def render_pdf(cert: Certificate) -> bytes:
         ),
         new_x="LMARGIN",
         new_y="NEXT",
-        wrapmode=WrapMode.CHAR,
+        wrapmode=WrapMode.WORD,
     )
     for block in blocks(cert):
-        pdf.ln(3)
-        pdf.set_font(family, "B", 11)
-        pdf.multi_cell(width, 7, _text(block.title, unicode), new_x="LMARGIN", new_y="NEXT")
-        pdf.set_font(family, "", 8)
-        if block.pairs:
-            with pdf.table(
-                col_widths=(1, 2.4),
-                first_row_as_headings=False,
-                wrapmode=WrapMode.CHAR,
-                text_align="LEFT",
-                line_height=4.2,
-                width=width,
-            ) as table:
-                for key, value in block.pairs:
-                    row = table.row()
-                    row.cell(_text(key, unicode))
-                    row.cell(_text(value, unicode))
-        if block.headers:
-            with pdf.table(
-                col_widths=_widths(block.headers),
-                wrapmode=WrapMode.CHAR,
-                text_align="LEFT",
-                line_height=4.2,
-                width=width,
-            ) as table:
-                heading = table.row()
-                for header in block.headers:
-                    heading.cell(_text(header, unicode))
-                for values in block.rows:
-                    row = table.row()
-                    for value in values:
-                        row.cell(_text(value, unicode))
-        if block.note:
-            pdf.set_font(family, "", 7.5)
-            pdf.multi_cell(width, 4, _text(block.note, unicode), new_x="LMARGIN", new_y="NEXT")
+        # A heading never stands alone at a page foot: draw it with its first rows off the page
+        # first, and start a new page when they would not fit below it.
+        with pdf.offset_rendering() as trial:
+            _block(trial, block, family, unicode, width, first_rows=2)
+        if trial.page_break_triggered:
+            pdf.add_page()
+        _block(pdf, block, family, unicode, width)
     return bytes(pdf.output())

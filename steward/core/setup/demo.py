@@ -9,14 +9,17 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
+from steward.core.clock import Clock
 from steward.core.domain.accounts import Actor
 from steward.core.domain.sla import SlaTargets
 from steward.core.errors import ConfigurationError
 from steward.core.steward import Steward
 
 DEMO_PASSWORD = "steward-demo"  # noqa: S105 - printed by `make demo`; production mode refuses it
+DEMO_FLAG = "STEWARD_DEMO"  # set to 1 by `steward demo`: the sign-in page then lists the demo accounts
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,44 @@ DEMO_PIPELINES: tuple[tuple[str, str, bool], ...] = (
 DEMO_RETRAINING = (("otto", "bike-demand", "bike/production_2012", "bike/labels_2012", "instant"),)
 
 
+class StoryClock:
+    """The demo's history on a plausible calendar: weeks of work, not one second.
+
+    Starts ``span`` before the real time; :meth:`jump` moves it on by the pause
+    between two steps of the story, and between jumps it runs with the real clock
+    so events stay in order. It never passes the real time: the last steps (the
+    Prod request and its first signature) land minutes ago, so their approvals
+    are still valid when someone opens the demo.
+    """
+
+    def __init__(self, real: Clock, span: timedelta) -> None:
+        self.real = real
+        self.offset = span
+
+    def now(self) -> datetime:
+        return self.real.now() - self.offset
+
+    def jump(self, pause: timedelta) -> None:
+        self.offset = max(self.offset - pause, timedelta(0))
+
+
+def story_steward(steward: Steward, clock: StoryClock) -> Steward:
+    """The same database, artifacts and notifier on the story's clock (the clock is injected, so the
+    services write story times exactly as they would real ones)."""
+    return Steward(
+        steward.settings,
+        clock=clock,
+        notifier=steward.ctx.notifier,
+        engines=steward.engines,
+        artifact_store=steward.ctx.artifacts,
+    )
+
+
+# The pauses below add up to about this: the story ends an hour or two ago, and the Prod
+# signature (valid 72 h) is from this morning, not last week.
+STORY_SPAN = timedelta(days=17, hours=4)
+
+
 def seed_demo(
     steward: Steward,
     sample_dir: Path,
@@ -113,6 +154,11 @@ def seed_demo(
     """
     if not sample_dir.is_dir():
         raise ConfigurationError(f"sample data folder {sample_dir} does not exist")
+    clock = StoryClock(steward.ctx.clock, STORY_SPAN)
+    _seed(story_steward(steward, clock), sample_dir, progress, clock, quick=quick)
+
+
+def _seed(steward: Steward, sample_dir: Path, progress: Progress, clock: StoryClock, *, quick: bool) -> None:
     progress("creating demo accounts")
     for account in DEMO_ACCOUNTS:
         steward.users.create(
@@ -140,7 +186,9 @@ def seed_demo(
             description=description,
             attribution=attribution,
         )
+    clock.jump(timedelta(days=1, hours=3))
     for spec_file, username, train in DEMO_PIPELINES:
+        clock.jump(timedelta(days=1, hours=5, minutes=12))
         actor = as_user(steward, username)
         pipeline = steward.pipelines.register(actor, (sample_dir / "specs" / spec_file).read_bytes())
         if not train:
@@ -149,9 +197,12 @@ def seed_demo(
         progress(f"training {pipeline.name} from {spec_file} as {username}")
         version = steward.pipelines.train(actor, pipeline.name, importances=not quick)
         progress(f"  {pipeline.name} {version.label}: {_metrics(version.metrics)}")
-    seed_promotions(steward, progress)
+    seed_promotions(steward, progress, clock)
+    clock.jump(timedelta(hours=2))
     seed_service_levels(steward, progress)
+    clock.jump(timedelta(hours=3))
     seed_monitors(steward, progress)
+    clock.jump(timedelta(hours=4))
     for username, pipeline_name, dataset, labels, id_column in DEMO_RETRAINING:
         progress(f"retraining {pipeline_name} on {dataset} with {labels} as {username}")
         version = steward.pipelines.retrain(
@@ -204,16 +255,46 @@ DEMO_PROMOTIONS: tuple[tuple[str, str, int, str, str, tuple[tuple[str, str], ...
 )
 
 
-def seed_promotions(steward: Steward, progress: Progress = print) -> None:
+# Pause before each promotion of DEMO_PROMOTIONS: reviews take days, the Prod request is recent.
+DEMO_PAUSES: tuple[timedelta, ...] = (
+    timedelta(hours=2),
+    timedelta(days=2, hours=4),
+    timedelta(days=1, hours=1),
+    timedelta(days=2, hours=6),
+    timedelta(days=3, hours=2),
+    timedelta(hours=5),
+)
+
+
+def seed_promotions(steward: Steward, progress: Progress = print, clock: StoryClock | None = None) -> None:
     """A realistic history: credit v1 through Dev and Test, v2 through Dev and Test with a Prod request
     waiting on the business and risk sign-offs, bike-demand v1 in Dev."""
-    for asker, pipeline, number, environment, why, signatures, executor in DEMO_PROMOTIONS:
+    for (asker, pipeline, number, environment, why, signatures, executor), pause in zip(
+        DEMO_PROMOTIONS, DEMO_PAUSES, strict=True
+    ):
+        if clock is not None:
+            clock.jump(pause)
         progress(f"promotion: {pipeline} v{number} to {environment}")
         request = steward.promotions.request(as_user(steward, asker), pipeline, number, environment, why)
         for signer, comment in signatures:
+            if clock is not None:
+                clock.jump(timedelta(hours=3, minutes=40))
             steward.promotions.approve(as_user(steward, signer), request.id, comment)
         if executor is not None:
-            steward.promotions.execute(as_user(steward, executor), request.id)
+            if clock is not None:
+                clock.jump(timedelta(minutes=50))
+            entry = steward.promotions.execute(as_user(steward, executor), request.id)
+            progress(f"  deployed by {entry.actor_name}: {entry.label} serves {entry.environment_name}")
+            continue
+        evidence = steward.promotions.evidence(request.id)
+        if evidence.request.open:
+            signed = ", ".join(evidence.request.signers) or "nobody yet"
+            progress(
+                f"  pending, not deployed: signed by {signed}; "
+                f"still needs {evidence.signoff.describe_missing() or 'an operator to deploy it'}"
+            )
+        else:
+            progress(f"  {evidence.request.status.value} by {environment}'s policy")
 
 
 # SLA targets the operator sets: tighter the closer to customers (one record per request, on loopback
@@ -248,8 +329,8 @@ DEMO_MONITORS = (
         "bike-demand",
         "Dev",
         "bike/production_2012",
-        "month",
-        "dteday",
+        "rows:8734",  # all of 2012 against all of 2011: same months, so drift is what really moved
+        None,
         "bike/labels_2012",
         "instant",
         "cnt",
