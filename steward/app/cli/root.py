@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import click
 
+from steward.app.errors import friendly
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -161,6 +163,7 @@ class RootGroup(LazyGroup):
 
 @click.group(cls=RootGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="steward")
+@friendly
 def main() -> None:
     """Steward: a control room for mature MLOps.
 
