@@ -39,7 +39,7 @@ from steward.core.setup.jobs import JobSpec, schedule
 from steward.core.setup.readiness import check_ready_to_serve
 from steward.core.steward import Steward
 
-log = logging.getLogger("steward.worker")
+log = logging.getLogger(__name__)
 DRAIN_SECONDS = 30.0  # how long a stopping worker lets running jobs finish before it gives up the lease
 
 
