@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -24,6 +25,9 @@ from steward.core.steward import Steward
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 ENTRYPOINT = PACKAGE_DIR / "app" / "streamlit_app.py"
+# Streamlit's settings ship inside the package (the checkout's `.streamlit/config.toml` links to this file)
+# and are passed as flags, so an installed wheel started from any folder runs with them.
+STREAMLIT_CONFIG = PACKAGE_DIR / "app" / "streamlit_config.toml"
 # Streamlit reads `.streamlit/` (config, secrets) from the folder it starts in: the checkout's root
 # when run from a clone, else the folder the command was typed in.
 _CHECKOUT = PACKAGE_DIR.parent
@@ -42,6 +46,16 @@ class ProcessSpec:
     url: str = ""
 
 
+def config_flags(path: Path = STREAMLIT_CONFIG) -> list[str]:
+    """``--section.key value`` for every setting of the packaged Streamlit config."""
+    flags: list[str] = []
+    for section, values in tomllib.loads(path.read_text(encoding="utf-8")).items():
+        for key, value in values.items():
+            shown = str(value).lower() if isinstance(value, bool) else str(value)
+            flags += [f"--{section}.{key}", shown]
+    return flags
+
+
 def streamlit_process(settings: Settings) -> ProcessSpec:
     argv = [
         sys.executable,
@@ -49,14 +63,11 @@ def streamlit_process(settings: Settings) -> ProcessSpec:
         "streamlit",
         "run",
         str(ENTRYPOINT),
+        *config_flags(),
         "--server.port",
         str(settings.app_port),
         "--server.address",
         settings.app_address,
-        "--server.headless",
-        "true",
-        "--browser.gatherUsageStats",
-        "false",
     ]
     return ProcessSpec("app", argv, url=f"http://{settings.app_address}:{settings.app_port}")
 

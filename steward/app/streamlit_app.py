@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from steward.app.logs import configure_logging
 from steward.app.ui.guard import show_flashes
 from steward.app.ui.login import render_login, render_no_access
 from steward.app.ui.navigation import PAGES, build_navigation
@@ -19,6 +20,7 @@ from steward.core.errors import ConfigurationError
 st.set_page_config(page_title="Steward", page_icon=":material/shield_person:", layout="wide")
 
 try:
+    configure_logging("app")  # once per rerun is cheap: it replaces its own handler
     steward = get_steward()
 except ConfigurationError as problem:
     st.title("Steward cannot start")

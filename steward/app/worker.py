@@ -27,6 +27,8 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.exc import SQLAlchemyError
 
+from steward.app.errors import friendly
+from steward.app.logs import configure_logging
 from steward.app.worker_metrics import WorkerMetrics
 from steward.core.domain.infrastructure import DEFAULT_LEASE
 from steward.core.errors import FencedOut
@@ -37,7 +39,7 @@ from steward.core.setup.jobs import JobSpec, schedule
 from steward.core.setup.readiness import check_ready_to_serve
 from steward.core.steward import Steward
 
-log = logging.getLogger("steward.worker")
+log = logging.getLogger(__name__)
 DRAIN_SECONDS = 30.0  # how long a stopping worker lets running jobs finish before it gives up the lease
 
 
@@ -195,11 +197,9 @@ class Worker:
 
 
 def main(schedule_for: Callable[[Steward], list[JobSpec]] = schedule) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
-    # The schema check at start-up runs Alembic, whose INFO lines tell an operator nothing.
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-    # APScheduler logs every run of every job; the worker logs each run's outcome itself.
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # One format for every process (STEWARD_LOG_LEVEL / STEWARD_LOG_FORMAT); Alembic's and APScheduler's
+    # step-by-step INFO lines are kept quiet there: the worker logs each run's outcome itself.
+    configure_logging("worker")
     steward = Steward.open()
     check_ready_to_serve(steward)
     worker = Worker(steward, schedule_for(steward))
@@ -222,10 +222,8 @@ def run() -> None:
     """``python -m app.worker`` (how ``steward demo`` starts it): errors as ``steward worker`` shows them.
 
     A bad setting or an unreachable database is one ``error: ...`` line and exit
-    code 2, not a traceback; the CLI's handler is reused so the two never drift apart.
+    code 2, not a traceback; ``steward.app.errors`` is the handler the CLI uses too.
     """
-    from steward.app.cli import friendly
-
     friendly(main)()
 
 

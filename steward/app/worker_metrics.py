@@ -33,7 +33,7 @@ from steward.core.services.fencing import Fence
 from steward.core.services.jobs import JobRun
 from steward.core.steward import Steward
 
-log = logging.getLogger("steward.worker")
+log = logging.getLogger(__name__)
 
 
 class DatabaseCollector(Collector):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy.orm import Session
 
 from steward.core.adapters.db.models import SessionRow, UserRow
@@ -13,6 +15,8 @@ from steward.core.errors import PermissionDenied
 from steward.core.services.context import ServiceContext
 from steward.core.services.roles_lookup import effective_roles
 from steward.core.services.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
 
 # A process acting on its own may do anything a person could, except sign off:
 # approvals must come from named people.
@@ -40,6 +44,7 @@ def roles_now(db: Session, actor: Actor) -> frozenset[Role] | None:
     try:
         return frozenset() if actor.system else current_roles(db, actor)
     except Exception:  # deliberately broad: failing to read the roles is a denial, decided by enforce
+        log.warning("could not read %s's roles; denying", actor.username, exc_info=True)
         return None
 
 
@@ -63,6 +68,7 @@ def check(
             with UnitOfWork(ctx, write=False) as uow:
                 roles = roles_now(uow.session, actor)
         except Exception:  # deliberately broad: any failure to decide is a denial
+            log.warning("could not read %s's roles for %s; denying", actor.username, action, exc_info=True)
             roles = None
     enforce(ctx, actor, roles, action, tier=tier, object_type=object_type, object_id=object_id, what=what)
 
@@ -88,6 +94,7 @@ def enforce(
         else:
             allowed = roles is not None and is_allowed(roles, action, tier)
     except Exception:  # deliberately broad: any failure to decide is a denial
+        log.warning("could not decide %s for %s; denying", action, actor.username, exc_info=True)
         allowed = False
     if allowed:
         return

@@ -69,7 +69,7 @@ from steward.core.services.context import ServiceContext
 from steward.core.services.fencing import end_if_frozen
 from steward.core.services.uow import UnitOfWork
 
-log = logging.getLogger("steward.heartbeats")
+log = logging.getLogger(__name__)
 KIND_ORDER = {kind: index for index, kind in enumerate(COMPONENT_KINDS)}
 
 

@@ -19,6 +19,7 @@ later slot runs.
 from __future__ import annotations
 
 import builtins
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
@@ -35,6 +36,8 @@ from steward.core.errors import FencedOut
 from steward.core.services.context import ServiceContext
 from steward.core.services.fencing import Fence, fenced, verify_fence
 from steward.core.services.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
 
 RUNNING, OK, FAILED, ABANDONED = "running", "ok", "failed", "abandoned"
 
@@ -227,6 +230,7 @@ class JobService:
                 except FencedOut:  # the lease moved on mid-run: the new leader owns the slot now
                     raise
                 except Exception as problem:  # recorded, never lost, never kills the worker
+                    log.exception("job %s failed", job, extra={"job": job, "run_id": run_id})
                     self.finish(run_id, FAILED, f"{type(problem).__name__}: {problem}", fence=fence)
                 else:
                     self.finish(run_id, OK, detail, fence=fence)

@@ -32,7 +32,7 @@ from steward.core.services.context import ServiceContext
 from steward.core.services.fencing import Fence, end_if_frozen
 from steward.core.services.uow import UnitOfWork
 
-log = logging.getLogger("steward.leases")
+log = logging.getLogger(__name__)
 LEASE_ACTOR = Actor.system_actor("worker")
 
 

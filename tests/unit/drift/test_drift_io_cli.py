@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from steward.app.commands.drift import drift_command
+from steward.app.cli.drift import drift_command
 from steward.core.drift.io import open_table, read_profile
 from steward.core.errors import InvalidInput
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import click
 
-from steward.app.cli import AS_HELP, acting, friendly, open_steward
+from steward.app.cli.context import AS_HELP, acting, open_steward
+from steward.app.errors import friendly
 from steward.core.domain.promotions import LedgerEntry
 
 REASON_HELP = "Why (kept in the ledger and the audit log)."

@@ -12,7 +12,8 @@ import sys
 
 import click
 
-from steward.app.cli import AS_HELP, acting, friendly, open_steward
+from steward.app.cli.context import AS_HELP, acting, open_steward
+from steward.app.errors import friendly
 from steward.core.domain.loadtest import LoadPlan, LoadTestRun, LoadTestStatus, RowSource
 from steward.core.domain.sla import judge, percent
 

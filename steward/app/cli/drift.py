@@ -16,12 +16,13 @@ from typing import Any
 import click
 import pandas as pd
 
+from steward.app.errors import friendly
 from steward.core.drift.io import DEFAULT_CHUNK_ROWS, is_profile_file, open_table, read_profile, write_profile
 from steward.core.drift.kinds import ColumnKind
 from steward.core.drift.profile import Profile, build_profile
 from steward.core.drift.report import DriftOptions, DriftReport, compare
 from steward.core.drift.stats import REGISTRY
-from steward.core.errors import InvalidInput, StewardError
+from steward.core.errors import InvalidInput
 
 
 def _split(values: Sequence[str]) -> list[str]:
@@ -172,6 +173,7 @@ def render_text(report: DriftReport) -> str:
     "--save-profile", type=click.Path(dir_okay=False), default=None, help="Write the reference profile."
 )
 @click.option("--fail-on-drift", is_flag=True, help="Exit 1 when the verdict is drift.")
+@friendly
 def drift_command(
     reference_path: str,
     current_path: str,
@@ -192,19 +194,19 @@ def drift_command(
     fail_on_drift: bool,
 ) -> None:
     """Is the production data different from the training data?"""
+    options = DriftOptions(
+        mode="calibrated" if mode == "calibrated" else "fixed",
+        test=test,
+        thresholds=_thresholds(thresholds),
+        min_rows=min_rows,
+        fdr=fdr,
+        replicates=replicates,
+        seed=seed,
+        columns=_split(columns) or None,
+    )
+    if chunk_rows < 1:
+        raise InvalidInput(f"--chunk-rows must be at least 1, got {chunk_rows}")
     try:
-        options = DriftOptions(
-            mode="calibrated" if mode == "calibrated" else "fixed",
-            test=test,
-            thresholds=_thresholds(thresholds),
-            min_rows=min_rows,
-            fdr=fdr,
-            replicates=replicates,
-            seed=seed,
-            columns=_split(columns) or None,
-        )
-        if chunk_rows < 1:
-            raise InvalidInput(f"--chunk-rows must be at least 1, got {chunk_rows}")
         reference = _load_reference(
             reference_path, chunk_rows, _kinds(kinds), _split(prediction), _split(exclude)
         )
@@ -212,12 +214,8 @@ def drift_command(
             write_profile(reference, save_profile)
         current = _load_current(current_path, reference, chunk_rows)
         report = compare(reference, current, options)
-    except StewardError as exc:
-        click.echo(f"error: {exc.message}", err=True)
-        sys.exit(2)
     except MemoryError:
-        click.echo("error: out of memory; lower --chunk-rows", err=True)
-        sys.exit(2)
+        raise InvalidInput("out of memory; lower --chunk-rows") from None
     payload: Any = report.to_dict()
     if output_format == "json":
         click.echo(json.dumps(payload, indent=2, allow_nan=False))

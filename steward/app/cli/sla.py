@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from steward.app.cli import AS_HELP, acting, friendly, open_steward
+from steward.app.cli.context import AS_HELP, acting, open_steward
+from steward.app.errors import friendly
 from steward.core.domain.sla import DEFAULT_WINDOW_MINUTES, DeploymentSla, SlaTargets
 
 
