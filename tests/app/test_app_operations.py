@@ -132,7 +132,7 @@ def test_a_load_test_by_click_runs_in_its_own_process_and_its_result_shows(demo,
     steward, tokens = demo
     deployment = credit_in(steward)
     at = operate(open_page(tokens["otto"], "deployments.py"), "Test · credit-default")
-    assert "Held to: p95 ≤ 100 ms; p99 ≤ 250 ms; throughput ≥ 20 req/s; errors ≤ 1 %" in texts(at)
+    assert "Held to: p95 ≤ 100 ms; p99 ≤ 250 ms; throughput ≥ 2 req/s; errors ≤ 1 %" in texts(at)
     at.number_input(key=key(deployment, "lt_rps")).set_value(5)
     at.number_input(key=key(deployment, "lt_seconds")).set_value(2)
     at.button(key=key(deployment, "lt_button")).click().run()

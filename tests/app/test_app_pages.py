@@ -31,7 +31,7 @@ SEEDED_TEXT: dict[str, str] = {
     "deployments.py": "Prod",
     "approvals.py": "promotion",
     "drift.py": "rows 1-8734",  # the bike monitor: all of 2012 against all of 2011
-    "service_health.py": "credit-default v2",
+    "service_health.py": "Slowest requests",
     "infrastructure.py": "Database",
     "alerts.py": "bike-demand in Dev",
     "audit_log.py": "user.create",

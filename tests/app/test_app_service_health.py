@@ -65,7 +65,7 @@ def test_each_environment_shows_what_it_serves_and_what_it_answered(demo_steward
     for name in idle:
         assert f"Nothing is served in {name}: no version is deployed here yet." in captions
     assert (
-        "SLA of credit\\-default: p95 ≤ 100 ms; p99 ≤ 250 ms; throughput ≥ 20 req/s; errors ≤ 1 % over 5 min."
+        "SLA of credit\\-default: p95 ≤ 100 ms; p99 ≤ 250 ms; throughput ≥ 2 req/s; errors ≤ 1 % over 5 min."
         in captions
     )
 
