@@ -102,6 +102,7 @@ class LazyGroup(click.Group):
         "loadtest": "steward.app.commands.loadtest:loadtest_command",
         "loadtests": "steward.app.commands.loadtest:loadtests_command",
         "sla": "steward.app.commands.sla:sla_group",
+        "alerts": "steward.app.commands.alerts:alerts_group",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

@@ -17,6 +17,7 @@ from steward.core.clock import Clock, SystemClock
 from steward.core.config import Settings, ensure_writable_dir, load_settings
 from steward.core.domain.accounts import Actor
 from steward.core.errors import ConfigurationError
+from steward.core.services.alert_rules import AlertRuleService
 from steward.core.services.alerts import AlertService
 from steward.core.services.audit import AuditService
 from steward.core.services.auth import AuthService
@@ -119,6 +120,11 @@ class Steward:
     def alerts(self) -> AlertService:
         """Alerts opened by audit events; operators acknowledge and resolve them."""
         return AlertService(self.ctx)
+
+    @cached_property
+    def alert_rules(self) -> AlertRuleService:
+        """Each kind of alert's severity, condition and runbook; operators and admins edit them."""
+        return AlertRuleService(self.ctx)
 
     @cached_property
     def overview(self) -> OverviewService:

@@ -10,7 +10,7 @@ from steward.core.adapters.db.models.accounts import (
     UserRoleRow,
     UserRow,
 )
-from steward.core.adapters.db.models.alerts import AlertRow
+from steward.core.adapters.db.models.alerts import AlertOccurrenceRow, AlertRow, AlertRuleRow
 from steward.core.adapters.db.models.audit import AuditEventRow, AuditHeadRow
 from steward.core.adapters.db.models.base import Base, UTCDateTime
 from steward.core.adapters.db.models.catalog import DatasetRow
@@ -22,6 +22,11 @@ from steward.core.adapters.db.models.infrastructure import (
     ProbeSampleRow,
 )
 from steward.core.adapters.db.models.monitoring import BatchRunRow, DriftWindowRow, JobRunRow, MonitorRow
+from steward.core.adapters.db.models.notifications import (
+    NotificationChannelRow,
+    NotificationDeliveryRow,
+    NotificationOutboxRow,
+)
 from steward.core.adapters.db.models.predictions import PredictionRow
 from steward.core.adapters.db.models.promotions import (
     DeploymentRow,
@@ -35,7 +40,9 @@ from steward.core.adapters.db.models.registry import PipelineRow, PipelineVersio
 from steward.core.adapters.db.models.service_levels import LoadTestRow, SlaTargetRow
 
 __all__ = [
+    "AlertOccurrenceRow",
     "AlertRow",
+    "AlertRuleRow",
     "AuditEventRow",
     "AuditHeadRow",
     "Base",
@@ -53,6 +60,9 @@ __all__ = [
     "LoadTestRow",
     "LoginThrottleRow",
     "MonitorRow",
+    "NotificationChannelRow",
+    "NotificationDeliveryRow",
+    "NotificationOutboxRow",
     "PipelineRow",
     "PipelineVersionRow",
     "PolicyChangeRow",
