@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TextIO
+
 import click
 
 from steward.app.cli import AS_HELP, acting, friendly, open_steward
@@ -49,7 +51,7 @@ def rules_set(
     windows: int | None,
     minutes: int | None,
     enabled: bool | None,
-    runbook_file: click.utils.LazyFile | None,
+    runbook_file: TextIO | None,
     as_user: str | None,
 ) -> None:
     """Change KIND's settings (what is left out is kept); audited."""
@@ -66,7 +68,7 @@ def rules_set(
         minutes=minutes,
         enabled=enabled,
         runbook=runbook_file.read() if runbook_file is not None else None,
-        **changes,  # type: ignore[arg-type]
+        **changes,
     )
     click.echo(describe(rule))
 
