@@ -194,7 +194,21 @@ class Worker:
         self.metrics.stop()
 
 
-def main(schedule_for: Callable[[Steward], list[JobSpec]] = schedule) -> None:
+def deliver_notifications(steward: Steward) -> str:
+    """The outbox job: send what incidents and promotions decided, never inside a user's request."""
+    run = steward.notifications.deliver_due()
+    return f"{run.delivered} delivered, {run.failed} failed, {run.given_up} given up"
+
+
+def schedule_with_outbox(steward: Steward) -> list[JobSpec]:
+    every = timedelta(seconds=30)
+    return [
+        *schedule(steward),
+        JobSpec("notifications.deliver", every, deliver_notifications, "send the outbox"),
+    ]
+
+
+def main(schedule_for: Callable[[Steward], list[JobSpec]] = schedule_with_outbox) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
     # The schema check at start-up runs Alembic, whose INFO lines tell an operator nothing.
     logging.getLogger("alembic").setLevel(logging.WARNING)

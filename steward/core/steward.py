@@ -31,6 +31,7 @@ from steward.core.services.jobs import JobService
 from steward.core.services.leases import LeaseService
 from steward.core.services.loadtest import LoadTestService
 from steward.core.services.monitoring import MonitoringService
+from steward.core.services.notifications import NotificationService
 from steward.core.services.overview import OverviewService
 from steward.core.services.predictions import PredictionLog
 from steward.core.services.promotions import PromotionService
@@ -125,6 +126,11 @@ class Steward:
     def alert_rules(self) -> AlertRuleService:
         """Each kind of alert's severity, condition and runbook; operators and admins edit them."""
         return AlertRuleService(self.ctx)
+
+    @cached_property
+    def notifications(self) -> NotificationService:
+        """Channels admins configure; the worker delivers the outbox (``deliver_due``)."""
+        return NotificationService(self.ctx)
 
     @cached_property
     def overview(self) -> OverviewService:
