@@ -26,6 +26,7 @@ from steward.core.services.context import ServiceContext
 from steward.core.services.deployments import DeploymentService
 from steward.core.services.environments import EnvironmentService
 from steward.core.services.heartbeats import HeartbeatService
+from steward.core.services.incident_view import IncidentView
 from steward.core.services.infrastructure import InfrastructureService
 from steward.core.services.jobs import JobService
 from steward.core.services.leases import LeaseService
@@ -39,6 +40,7 @@ from steward.core.services.registry import PipelineService
 from steward.core.services.signals import SignalService
 from steward.core.services.sla import SlaService
 from steward.core.services.sso import GroupMappingService
+from steward.core.services.timeline import TimelineService
 from steward.core.services.users import UserService
 
 
@@ -131,6 +133,16 @@ class Steward:
     def notifications(self) -> NotificationService:
         """Channels admins configure; the worker delivers the outbox (``deliver_due``)."""
         return NotificationService(self.ctx)
+
+    @cached_property
+    def timeline(self) -> TimelineService:
+        """Deployments, approvals, alerts, runs, fail-overs and swaps in one chronological read."""
+        return TimelineService(self.ctx)
+
+    @cached_property
+    def incidents(self) -> IncidentView:
+        """An incident's drill-down in one read: evidence links, the ledger just before, runbook, actions."""
+        return IncidentView(self.ctx)
 
     @cached_property
     def overview(self) -> OverviewService:
