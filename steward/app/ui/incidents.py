@@ -16,7 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from steward.app.ui.guard import attempt
-from steward.app.ui.navigation import PAGES_DIR
+from steward.app.ui.navigation import PAGES_DIR, allowed_pages
 from steward.app.ui.text import md, plain, when
 from steward.core.domain.accounts import Actor
 from steward.core.domain.alert_rules import Comparison, RuleSettings
@@ -42,8 +42,10 @@ def render_incident(steward: Steward, actor: Actor, view: Drilldown, *, may_mana
         ["Evidence", "What changed just before", "Runbook", "Timeline"]
     )
     with evidence:
+        visible = {page.file for page in allowed_pages(actor)}  # a page outside one's navigation cannot open
         for link in view.evidence:
-            st.page_link(str(PAGES_DIR / link.page), label=link.label, query_params=link.params or None)
+            if link.page in visible:
+                st.page_link(str(PAGES_DIR / link.page), label=link.label, query_params=link.params or None)
     with changes:
         if not view.changes_before:
             st.caption("No deployment changed this pipeline there in the 48 hours before it began.")
@@ -91,7 +93,6 @@ def _said(verb: str) -> Callable[[Alert], str]:
 
 def _manage(steward: Steward, actor: Actor, view: Drilldown) -> None:
     alert = view.alert
-    done = lambda verb: lambda a: f"Alert #{a.id} {verb}."  # noqa: E731 - a message per verb
     with st.form(f"manage_{alert.id}", clear_on_submit=True):
         comment = st.text_area(
             "Comment or note (required to resolve, roll back or fail over; goes into the audit log)",
@@ -134,7 +135,7 @@ def _manage(steward: Steward, actor: Actor, view: Drilldown) -> None:
             )
         if buttons[5].form_submit_button("Resolve", key=f"resolve_{alert.id}", type="primary"):
             attempt(partial(steward.alerts.resolve, actor, alert.id, comment), _said("resolved"))
-    if view.retrain_link is not None:
+    if view.retrain_link is not None and view.retrain_link.page in {p.file for p in allowed_pages(actor)}:
         st.page_link(
             str(PAGES_DIR / view.retrain_link.page),
             label=view.retrain_link.label,
