@@ -38,7 +38,8 @@ def app(tmp_path_factory: pytest.TempPathFactory, browser: Browser) -> Iterator[
 def work_on(page: Page, incident_id: int) -> None:
     click_nav(page, "Alerts")
     expect(page.get_by_role("heading", name="Open incidents", exact=False)).to_be_visible()
-    act(page, page.get_by_text(f"#{incident_id} ", exact=False).first.click)
+    summary = page.locator('[data-testid="stExpander"] summary').filter(has_text=f"{incident_id} warning")
+    act(page, summary.first.click)
     settle(page)
 
 
