@@ -61,7 +61,10 @@ def test_an_operator_acknowledges_drills_in_rolls_back_and_resolves(app: AppServ
     expect(page.get_by_text(f"Alert #{incident.id} acknowledged.")).to_be_visible()
 
     work_on(page, incident.id)
-    act(page, page.get_by_role("link", name="Drift overlay of the columns that moved").first.click)
+    link = page.get_by_role("link", name="Drift overlay of the columns that moved").first
+    expect(link).to_be_visible()
+    settle(page)
+    act(page, lambda: link.click(force=True))
     expect(page.get_by_role("heading", name="Drift", exact=False).first).to_be_visible()
     assert "pipeline=credit-default" in page.url and "environment=Test" in page.url
 
