@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from steward.core.adapters.notifiers import Notifier
     from steward.core.clock import Clock
     from steward.core.config import Settings
+    from steward.core.services.alert_rules import AlertRuleService
     from steward.core.services.alerts import AlertService
     from steward.core.services.api_keys import ApiKeyService
     from steward.core.services.audit import AuditService
@@ -33,11 +34,13 @@ if TYPE_CHECKING:
     from steward.core.services.environments import EnvironmentService
     from steward.core.services.head_to_head import HeadToHeadService
     from steward.core.services.heartbeats import HeartbeatService
+    from steward.core.services.incident_view import IncidentView
     from steward.core.services.infrastructure import InfrastructureService
     from steward.core.services.jobs import JobService
     from steward.core.services.leases import LeaseService
     from steward.core.services.loadtest import LoadTestService
     from steward.core.services.monitoring import MonitoringService
+    from steward.core.services.notifications import NotificationService
     from steward.core.services.overview import OverviewService
     from steward.core.services.predictions import PredictionLog
     from steward.core.services.promotions import PromotionService
@@ -48,6 +51,7 @@ if TYPE_CHECKING:
     from steward.core.services.sla import SlaService
     from steward.core.services.sla_evaluation import SlaEvaluation
     from steward.core.services.sso import GroupMappingService
+    from steward.core.services.timeline import TimelineService
     from steward.core.services.users import UserService
 
 
@@ -165,6 +169,34 @@ class Steward:
         from steward.core.services.alerts import AlertService
 
         return AlertService(self.ctx)
+
+    @cached_property
+    def alert_rules(self) -> AlertRuleService:
+        """Each kind of alert's severity, condition and runbook; operators and admins edit them."""
+        from steward.core.services.alert_rules import AlertRuleService
+
+        return AlertRuleService(self.ctx)
+
+    @cached_property
+    def notifications(self) -> NotificationService:
+        """Channels admins configure; the worker delivers the outbox (``deliver_due``)."""
+        from steward.core.services.notifications import NotificationService
+
+        return NotificationService(self.ctx)
+
+    @cached_property
+    def timeline(self) -> TimelineService:
+        """Deployments, approvals, alerts, runs, fail-overs and swaps in one chronological read."""
+        from steward.core.services.timeline import TimelineService
+
+        return TimelineService(self.ctx)
+
+    @cached_property
+    def incidents(self) -> IncidentView:
+        """An incident's drill-down in one read: evidence links, the ledger just before, runbook, actions."""
+        from steward.core.services.incident_view import IncidentView
+
+        return IncidentView(self.ctx)
 
     @cached_property
     def overview(self) -> OverviewService:

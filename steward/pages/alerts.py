@@ -1,21 +1,21 @@
 """Alerts: what needs a person, until a person closes it; and the monitors' live signals below.
 
-Alerts are opened by the events that are their evidence (an artifact failing
-its digest, a failed batch run) and stay open until an operator resolves them
-with a comment; an unresolved critical alert blocks its pipeline's
-promotions. Signals are different: derived afresh from the monitors' latest
+Incidents are opened by the firings that are their evidence (drift, an SLA
+breach, an artifact failing its digest, a failed batch run...) under the
+rules below, and stay open until an operator resolves them with a note; an
+unresolved critical incident blocks its pipeline's promotions. Each one
+drills down to its evidence, the ledger just before it began, its runbook
+and the actions that fit. Signals are different: derived afresh from the monitors' latest
 records, they come and go on their own and cannot be acknowledged.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import partial
-
 import pandas as pd
 import streamlit as st
 
-from steward.app.ui.guard import attempt, require
+from steward.app.ui.guard import require
+from steward.app.ui.incidents import render_channels, render_incident, render_rules
 from steward.app.ui.text import md, plain, when
 from steward.core.domain.alerts import Alert
 from steward.core.domain.permissions import Action, is_allowed
@@ -26,10 +26,6 @@ page = require(Action.VIEW_ALERTS)
 steward, actor = page.steward, page.actor
 may_manage = is_allowed(actor.roles, Action.MANAGE_ALERTS)
 st.title("Alerts")
-
-
-def done(verb: str) -> Callable[[Alert], str]:
-    return lambda alert: f"Alert #{alert.id} {verb}."
 
 
 def alert_rows(alerts: list[Alert], *, resolved: bool = False) -> pd.DataFrame:
@@ -44,6 +40,8 @@ def alert_rows(alerts: list[Alert], *, resolved: bool = False) -> pd.DataFrame:
             "Occurrences": a.count,
             "Evidence": a.audit_ref,
             "Look at": f"{a.page} page",
+            "Environment": plain(a.environment),
+            "Owner": plain(a.assigned_to),
         }
         if resolved:
             row |= {
@@ -60,16 +58,17 @@ def alert_rows(alerts: list[Alert], *, resolved: bool = False) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-# ---- open alerts ----------------------------------------------------------------------------------
+# ---- the incident board ---------------------------------------------------------------------------
 unresolved = steward.alerts.unresolved()
 st.caption(
-    "Opened by the event that is their evidence, counted when it repeats, and open until someone resolves "
-    "them with a comment. An unresolved critical alert blocks its pipeline's promotions."
-    + ("" if may_manage else " Operators and admins acknowledge and resolve alerts.")
+    "One incident per cause on a pipeline and environment, with every firing on its timeline; ranked most "
+    "severe first, then open longest (snoozed ones last). It reopens if it fires again after a resolve. "
+    "An unresolved critical incident blocks its pipeline's promotions."
+    + ("" if may_manage else " Operators and admins acknowledge, assign, snooze and resolve incidents.")
 )
-st.subheader(f"Open alerts ({len(unresolved)})")
+st.subheader(f"Open incidents ({len(unresolved)})")
 if not unresolved:
-    st.success("No open alerts.")
+    st.success("No open incidents.")
 else:
     cols = st.columns(3)
     cols[0].metric("Critical", sum(a.severity.value == "critical" for a in unresolved))
@@ -79,39 +78,7 @@ else:
     for alert in unresolved:
         label = f"#{alert.id} {alert.severity.value}: {alert.title} on {alert.where}"
         with st.expander(md(label, limit=300), key=f"alert_{alert.id}"):
-            st.text(plain(alert.detail, 2000) or "(no detail)")
-            st.caption(
-                md(
-                    f"Seen {alert.count} time(s), first {when(alert.opened_at)}, "
-                    f"last {when(alert.last_seen_at)}. Evidence: {alert.evidence}."
-                )
-            )
-            if alert.acknowledged_by:
-                st.caption(
-                    md(
-                        f"Acknowledged by {alert.acknowledged_by} {when(alert.acknowledged_at)}"
-                        + (f": {alert.acknowledge_comment}" if alert.acknowledge_comment else "")
-                    )
-                )
-            if may_manage:
-                with st.form(f"manage_{alert.id}", clear_on_submit=True):
-                    comment = st.text_area(
-                        "Comment (required to resolve; goes into the audit log)",
-                        key=f"alert_comment_{alert.id}",
-                        max_chars=4000,
-                    )
-                    acknowledge, resolve, _ = st.columns([1, 1, 3])
-                    if acknowledge.form_submit_button(
-                        "Acknowledge",
-                        key=f"acknowledge_{alert.id}",
-                        disabled=alert.status.value == "acknowledged",
-                    ):
-                        attempt(
-                            partial(steward.alerts.acknowledge, actor, alert.id, comment),
-                            done("acknowledged"),
-                        )
-                    if resolve.form_submit_button("Resolve", key=f"resolve_{alert.id}", type="primary"):
-                        attempt(partial(steward.alerts.resolve, actor, alert.id, comment), done("resolved"))
+            render_incident(steward, actor, steward.incidents.drilldown(alert.id), may_manage=may_manage)
 
 # ---- recently resolved ----------------------------------------------------------------------------
 resolved = steward.alerts.recently_resolved(20)
@@ -151,3 +118,10 @@ else:
         ),
         hide_index=True,
     )
+
+# ---- rules and channels ---------------------------------------------------------------------------
+st.subheader("Alert rules")
+st.caption("Each kind of alert: its severity, the condition that opens an incident, and its runbook.")
+render_rules(steward, actor, steward.alert_rules.list(), may_edit=may_manage)
+st.subheader("Notification channels")
+render_channels(steward, actor, may_configure=is_allowed(actor.roles, Action.MANAGE_NOTIFICATIONS))

@@ -69,7 +69,8 @@ def test_the_open_alert_shows_what_where_since_and_its_evidence(demo):
     _steward, tokens, alert = demo
     at = open_alerts(tokens["rick"])
     subheaders = [s.value for s in at.subheader]
-    assert subheaders[0].startswith("Open alerts") and "Monitor signals" in subheaders
+    assert subheaders[0].startswith("Open incidents") and "Monitor signals" in subheaders
+    assert "Alert rules" in subheaders and "Notification channels" in subheaders
     [table, *_] = at.dataframe
     row = table.value.set_index("Alert").loc[f"#{alert.id}"]
     assert row["What"] == "Artifact integrity failure" and row["Where"] == alert.object_id
@@ -87,7 +88,8 @@ def test_only_roles_that_manage_alerts_get_the_buttons(demo, username):
     at = open_alerts(tokens[username])
     allowed = is_allowed(roles, Action.MANAGE_ALERTS)
     assert manage_buttons(at) == (["Acknowledge", "Resolve"] if allowed else []), username
-    assert len(at.text_area) == (1 if allowed else 0), username  # the comment box goes with them
+    # the incident's comment box and the rule editor's runbook go with them
+    assert len(at.text_area) == (2 if allowed else 0), username
 
 
 def test_hostile_text_in_an_alert_is_shown_as_text(demo):

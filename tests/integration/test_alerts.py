@@ -77,7 +77,7 @@ def test_a_tampered_artifact_opens_one_critical_alert_naming_its_evidence(world)
     assert s.alerts.get(alert.id) == alert
 
 
-def test_a_repeat_counts_on_the_same_alert_and_after_resolving_opens_a_new_one(world, clock):
+def test_a_repeat_counts_on_the_same_alert_and_after_resolving_reopens_it(world, clock):
     s = world.steward
     tamper(world)
     s.pipelines.verify_artifacts(SYSTEM)
@@ -90,10 +90,11 @@ def test_a_repeat_counts_on_the_same_alert_and_after_resolving_opens_a_new_one(w
     assert bumped.last_seen_at == clock.now() and bumped.opened_at == first.opened_at
 
     s.alerts.resolve(world["otto"], first.id, "restored from backup")
-    s.pipelines.verify_artifacts(SYSTEM)  # still tampered: a new alert, the resolved one stays closed
-    unresolved = s.alerts.list(status=AlertStatus.OPEN)
-    assert [a.count for a in unresolved] == [1] and unresolved[0].id != first.id
-    assert s.alerts.get(first.id).status is AlertStatus.RESOLVED and alert_count(s) == 2
+    s.pipelines.verify_artifacts(SYSTEM)  # still tampered: the same incident comes back, reopened
+    [reopened] = s.alerts.unresolved()
+    assert (reopened.id, reopened.status, reopened.reopened_count) == (first.id, AlertStatus.REOPENED, 1)
+    assert reopened.count == 3 and alert_count(s) == 1
+    assert len(s.alerts.timeline(first.id)) == 3  # every firing on the one timeline
 
 
 def test_failed_batch_runs_are_one_alert_per_monitor(world):
@@ -206,7 +207,9 @@ def test_who_may_acknowledge_and_resolve_is_exactly_the_matrix(world, verb):
                 actor.username,
                 str(alert.id),
             )
-            assert event.before["status"] == "open" and event.after["status"] == done.status.value
+            assert (
+                event.before["status"] in ("open", "reopened") and event.after["status"] == done.status.value
+            )
             if verb == "resolve":
                 assert (done.status, done.resolved_by) == (AlertStatus.RESOLVED, actor.username)
                 assert done.resolution == f"{role.value} checked the artifact store"

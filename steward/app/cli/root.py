@@ -26,6 +26,10 @@ class Entry:
 
 PACKAGE = "steward.app.cli"
 COMMANDS: dict[str, Entry] = {
+    "alerts": Entry(
+        "alerts:alerts_group",
+        "Incidents and the rules that open them.",
+    ),
     "app": Entry(
         "services:app_command",
         "Start the Streamlit app alone (no seeding).",

@@ -50,6 +50,7 @@ PAGES: tuple[PageSpec, ...] = (
     ),
     PageSpec("infrastructure.py", "Infrastructure", ":material/dns:", Action.VIEW_INFRASTRUCTURE, "Monitor"),
     PageSpec("alerts.py", "Alerts", ":material/notifications:", Action.VIEW_ALERTS, "Monitor"),
+    PageSpec("timeline.py", "Event timeline", ":material/timeline:", Action.VIEW_AUDIT, "Govern"),
     PageSpec("audit_log.py", "Audit log", ":material/receipt_long:", Action.VIEW_AUDIT, "Govern"),
     PageSpec("admin.py", "Admin", ":material/admin_panel_settings:", Action.VIEW_ADMIN, "Govern"),
 )

@@ -17,23 +17,34 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from steward.core.domain.alert_rules import (
+    AUDIT_CHAIN_KIND,
+    BATCH_FAILED_KIND,
+    BREAKER_KIND,
+    FAILOVER_KIND,
+    HEARTBEAT_LOST_KIND,
+    INTEGRITY_KIND,
+    SLA_KIND,
+    SWAP_FAILED_KIND,
+)
 from steward.core.domain.audit import AuditEvent, Outcome
 from steward.core.domain.signals import Severity
+
+__all__ = ["BATCH_FAILED_KIND", "HEARTBEAT_LOST_KIND", "INTEGRITY_KIND"]  # re-exported for older imports
 
 
 class AlertStatus(StrEnum):
     OPEN = "open"
     ACKNOWLEDGED = "acknowledged"  # someone is looking; still blocks what an open alert blocks
     RESOLVED = "resolved"
+    REOPENED = "reopened"  # fired again after it was resolved: the same incident, back on the board
 
 
-UNRESOLVED = frozenset({AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED})
-INTEGRITY_KIND = "artifact.integrity"
-BATCH_FAILED_KIND = "batch.failed"
-HEARTBEAT_LOST_KIND = "heartbeat.lost"
-SWAP_FAILED_KIND = "serving.swap_failed"
-BREAKER_OPEN_KIND = "serving.breaker_open"
-SLA_BREACH_KIND = "sla.breach"
+UNRESOLVED = frozenset({AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED, AlertStatus.REOPENED})
+SEVERITY_RANK = {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2}
+# Names other rooms import (the scoring service and the SLA evaluation): the same kinds as the rules table.
+BREAKER_OPEN_KIND = BREAKER_KIND
+SLA_BREACH_KIND = SLA_KIND
 
 
 def _pipeline_of_version(event: AuditEvent) -> str | None:
@@ -42,15 +53,29 @@ def _pipeline_of_version(event: AuditEvent) -> str | None:
     return name if slash and name else None
 
 
-def _pipeline_of_deployment(event: AuditEvent) -> str | None:
-    """``Prod/credit-default`` -> ``credit-default`` (the scoring service names deployments so)."""
-    _env, slash, name = event.object_id.partition("/")
-    return name if slash and name else None
-
-
 def _pipeline_in_after(event: AuditEvent) -> str | None:
     value = (event.after or {}).get("pipeline")
     return str(value) if value else None
+
+
+def _environment_in_after(event: AuditEvent) -> str | None:
+    value = (event.after or {}).get("environment")
+    return str(value) if value else None
+
+
+def _pipeline_of_deployment(event: AuditEvent) -> str | None:
+    """``Prod/bike-demand`` (a deployment's object id) -> ``bike-demand``; else the event's ``after``."""
+    _env, slash, name = event.object_id.partition("/")
+    return name if slash and name else _pipeline_in_after(event)
+
+
+def _environment_of_deployment(event: AuditEvent) -> str | None:
+    env, slash, _name = event.object_id.partition("/")
+    return env if slash and env else _environment_in_after(event)
+
+
+def _none(_event: AuditEvent) -> str | None:
+    return None
 
 
 @dataclass(frozen=True)
@@ -64,6 +89,7 @@ class AlertRule:
     title: str
     page: str  # the page that shows the evidence, besides the audit log
     pipeline: Callable[[AuditEvent], str | None]
+    environment: Callable[[AuditEvent], str | None] = _environment_in_after
 
     def matches(self, event: AuditEvent) -> bool:
         return event.action == self.action and (self.outcome is None or event.outcome is self.outcome)
@@ -83,15 +109,17 @@ RULES: tuple[AlertRule, ...] = (
         "Scoring service refused a version",
         "Deployments",
         _pipeline_of_deployment,
+        _environment_of_deployment,
     ),
     AlertRule(
-        BREAKER_OPEN_KIND,
+        BREAKER_KIND,
         "serving.breaker_opened",
         None,
         Severity.CRITICAL,
         "Scoring circuit breaker opened: the fallback answers",
         "Deployments",
         _pipeline_of_deployment,
+        _environment_of_deployment,
     ),
     # Per pipeline version: the registry's daily check and a promotion's re-hash raise the same alert.
     AlertRule(
@@ -122,7 +150,40 @@ RULES: tuple[AlertRule, ...] = (
         Severity.CRITICAL,
         "Heartbeat lost",
         "Infrastructure",
-        lambda _event: None,
+        _none,
+        _none,
+    ),
+    # Per deployment (environment/pipeline): a fail-over, whether a person or the breaker asked for it.
+    AlertRule(
+        FAILOVER_KIND,
+        "deployment.failover",
+        None,
+        Severity.WARNING,
+        "Fail-over",
+        "Deployments",
+        _pipeline_of_deployment,
+        _environment_of_deployment,
+    ),
+    # A checkpoint or verification that finds the chain broken.
+    AlertRule(
+        AUDIT_CHAIN_KIND,
+        "audit.verify",
+        Outcome.FAILED,
+        Severity.CRITICAL,
+        "Audit chain",
+        "Audit log",
+        _none,
+        _none,
+    ),
+    AlertRule(
+        AUDIT_CHAIN_KIND,
+        "audit.checkpoint",
+        Outcome.FAILED,
+        Severity.CRITICAL,
+        "Audit chain",
+        "Audit log",
+        _none,
+        _none,
     ),
     # Per deployment (environment/pipeline): live traffic outside its SLA. Opened by the SLA evaluation
     # (core/services/sla_evaluation.py) on the transition into breach and resolved by it on recovery.
@@ -173,10 +234,26 @@ class Alert:
     resolved_by: str | None
     resolved_at: datetime | None
     resolution: str
+    environment: str | None = None
+    assigned_to: str | None = None
+    snoozed_until: datetime | None = None
+    reopened_count: int = 0
 
     @property
     def unresolved(self) -> bool:
         return self.status in UNRESOLVED
+
+    def snoozed(self, now: datetime) -> bool:
+        return self.snoozed_until is not None and self.snoozed_until > now and self.unresolved
+
+    def rank(self, now: datetime) -> tuple[int, int, float, int]:
+        """Board order: awake before snoozed, then most severe, then open longest."""
+        return (int(self.snoozed(now)), SEVERITY_RANK[self.severity], self.opened_at.timestamp(), self.id)
+
+    @property
+    def state_key(self) -> str:
+        """What a notification is about: a repeat firing leaves it unchanged, so nobody is told twice."""
+        return f"{self.status.value}|{self.severity.value}|{self.reopened_count}"
 
     @property
     def page(self) -> str:
@@ -208,7 +285,11 @@ class Alert:
             "status": self.status.value,
             "count": self.count,
             "evidence_seq": [self.first_seq, self.last_seq],
+            "environment": self.environment,
             "acknowledged_by": self.acknowledged_by,
+            "assigned_to": self.assigned_to,
+            "snoozed_until": self.snoozed_until.isoformat() if self.snoozed_until else None,
+            "reopened_count": self.reopened_count,
             "resolved_by": self.resolved_by,
             "resolution": self.resolution,
         }
@@ -216,6 +297,10 @@ class Alert:
 
 def transition_problem(alert: Alert, target: AlertStatus) -> str | None:
     """Why ``alert`` cannot move to ``target`` now (someone else got there first), or None."""
+    if target is AlertStatus.REOPENED:
+        if alert.status is not AlertStatus.RESOLVED:
+            return f"alert #{alert.id} is not resolved, so it cannot be reopened"
+        return None
     if alert.status is AlertStatus.RESOLVED:
         return f"alert #{alert.id} was already resolved by {alert.resolved_by}"
     if target is AlertStatus.ACKNOWLEDGED and alert.status is AlertStatus.ACKNOWLEDGED:
@@ -223,3 +308,22 @@ def transition_problem(alert: Alert, target: AlertStatus) -> str | None:
     if target is AlertStatus.OPEN:
         return "an alert is only opened by the event that raises it"
     return None
+
+
+def maintenance_problem(alert: Alert, what: str) -> str | None:
+    """Assigning and snoozing are for incidents still on the board."""
+    if not alert.unresolved:
+        return f"alert #{alert.id} is resolved; reopen it (or wait for it to fire again) to {what} it"
+    return None
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """One firing on an incident's timeline: when, which audit event (if any), the measured value."""
+
+    id: int
+    alert_id: int | None
+    occurred_at: datetime
+    seq: int | None
+    value: float | None
+    detail: str

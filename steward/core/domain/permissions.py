@@ -52,6 +52,7 @@ class Action(StrEnum):
     RUN_BATCH = "batch.run"
     # Operations and governance
     MANAGE_ALERTS = "alert.manage"
+    MANAGE_NOTIFICATIONS = "notifications.manage"
     MANAGE_MONITORS = "monitor.manage"
     MANAGE_SLA = "sla.manage"
     EXPORT_AUDIT = "audit.export"
@@ -93,6 +94,7 @@ _LABELS: dict[Action, str] = {
     Action.RETRAIN: "Retrain on production data",
     Action.RUN_BATCH: "Run a batch pipeline on production data",
     Action.MANAGE_ALERTS: "Acknowledge and resolve alerts",
+    Action.MANAGE_NOTIFICATIONS: "Configure notification channels (webhooks, e-mail)",
     Action.MANAGE_MONITORS: "Set up drift and data-quality monitors",
     Action.MANAGE_SLA: "Set service-level targets",
     Action.EXPORT_AUDIT: "Export the audit log",
@@ -129,6 +131,7 @@ _GLOBAL: dict[Action, frozenset[Role]] = {
     Action.REGISTER_PIPELINE: frozenset({DS, AD}),
     Action.TRAIN_PIPELINE: frozenset({DS, AD}),
     Action.MANAGE_ALERTS: frozenset({OP, AD}),
+    Action.MANAGE_NOTIFICATIONS: frozenset({AD}),
     Action.MANAGE_MONITORS: frozenset({DS, OP, AD}),
     Action.MANAGE_SLA: frozenset({OP, AD}),
     Action.EXPORT_AUDIT: frozenset({RO, AD}),

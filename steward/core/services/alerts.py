@@ -9,22 +9,34 @@ close them. An unresolved critical alert on a pipeline blocks its promotions
 from __future__ import annotations
 
 import builtins
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from steward.core.adapters.db.models import AlertRow, AuditHeadRow
+from steward.core.adapters.db.models import AlertOccurrenceRow, AlertRow, AuditHeadRow, UserRow
 from steward.core.domain.accounts import Actor
-from steward.core.domain.alerts import UNRESOLVED, Alert, AlertStatus, transition_problem
+from steward.core.domain.alerts import (
+    UNRESOLVED,
+    Alert,
+    AlertStatus,
+    Occurrence,
+    maintenance_problem,
+    transition_problem,
+)
 from steward.core.domain.names import validate_comment
-from steward.core.domain.permissions import Action
+from steward.core.domain.permissions import Action, is_allowed
+from steward.core.domain.roles import Role
 from steward.core.domain.signals import Severity
 from steward.core.errors import InvalidInput, NotFound, StaleState
 from steward.core.services import authz
-from steward.core.services.alerting import to_alert, unresolved_critical
+from steward.core.services.alerting import enqueue_for_alert, to_alert, unresolved_critical
 from steward.core.services.context import ServiceContext
 from steward.core.services.uow import UnitOfWork
 
 SEVERITY_ORDER = {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2}
+MAX_SNOOZE = timedelta(days=30)
 
 
 def _alert_id(value: object) -> int:
@@ -60,7 +72,20 @@ class AlertService:
         return sorted(alerts, key=lambda a: SEVERITY_ORDER[a.severity])  # stable: keeps recency within
 
     def unresolved(self) -> builtins.list[Alert]:
-        return self.list(status=UNRESOLVED)
+        """The incident board: awake before snoozed, most severe first, then open longest."""
+        now = self.ctx.clock.now()
+        return sorted(self.list(status=UNRESOLVED, limit=1000), key=lambda a: a.rank(now))
+
+    def timeline(self, alert_id: int, limit: int = 1000) -> builtins.list[Occurrence]:
+        """The incident's occurrences, oldest first: every firing of its cause."""
+        with UnitOfWork(self.ctx, write=False) as uow:
+            rows = uow.session.scalars(
+                select(AlertOccurrenceRow)
+                .where(AlertOccurrenceRow.alert_id == _alert_id(alert_id))
+                .order_by(AlertOccurrenceRow.occurred_at, AlertOccurrenceRow.id)
+                .limit(limit)
+            )
+            return [Occurrence(r.id, r.alert_id, r.occurred_at, r.seq, r.value, r.detail) for r in rows]
 
     def recently_resolved(self, limit: int = 20) -> builtins.list[Alert]:
         with UnitOfWork(self.ctx, write=False) as uow:
@@ -92,6 +117,72 @@ class AlertService:
     def resolve(self, actor: Actor, alert_id: int, comment: str) -> Alert:
         """Close the alert, saying what was done; a repeat of its event afterwards opens a new one."""
         return self._transition(actor, alert_id, AlertStatus.RESOLVED, comment)
+
+    def assign(self, actor: Actor, alert_id: int, assignee: str, comment: str = "") -> Alert:
+        """Give the incident to a person (an active user who may manage alerts); audited."""
+        wanted = (assignee or "").strip()
+
+        def change(db: object, row: AlertRow) -> None:
+            assert isinstance(db, Session)
+            user = db.scalar(select(UserRow).where(UserRow.username == wanted))
+            if user is None or not user.active:
+                raise InvalidInput(f"no active user {wanted[:100]!r} to assign alert #{row.id} to")
+            if not is_allowed([Role(r.role) for r in user.roles], Action.MANAGE_ALERTS):
+                raise InvalidInput(f"{wanted[:100]} may not manage alerts, so cannot own an incident")
+            row.assigned_to = wanted
+
+        return self._maintain(actor, alert_id, "assign", comment, change)
+
+    def snooze(self, actor: Actor, alert_id: int, until: datetime, comment: str = "") -> Alert:
+        """Keep the incident quiet (ranked last) until ``until``; it stays unresolved; audited."""
+        now = self.ctx.clock.now()
+        if until.tzinfo is None:
+            raise InvalidInput("snooze until needs a time zone (UTC)")
+        if not now < until <= now + MAX_SNOOZE:
+            raise InvalidInput(f"snooze until must be in the future and within {MAX_SNOOZE.days} days")
+
+        def change(_db: object, row: AlertRow) -> None:
+            row.snoozed_until = until
+
+        return self._maintain(actor, alert_id, "snooze", comment, change)
+
+    def _maintain(
+        self, actor: Actor, alert_id: object, verb: str, comment: str, change: Callable[..., None]
+    ) -> Alert:
+        authz.check(
+            self.ctx,
+            actor,
+            Action.MANAGE_ALERTS,
+            object_type="alert",
+            object_id=str(alert_id)[:20],
+            what=f"{verb} alert #{str(alert_id)[:20]}",
+        )
+        number = _alert_id(alert_id)
+        text = validate_comment(comment)
+        with UnitOfWork(self.ctx) as uow:
+            db = uow.session
+            db.get(AuditHeadRow, 1, with_for_update=True, populate_existing=True)
+            row = db.get(AlertRow, number, with_for_update=True, populate_existing=True)
+            if row is None:
+                raise NotFound(f"no alert #{number}")
+            before = to_alert(row)
+            problem = maintenance_problem(before, verb)
+            if problem:
+                raise StaleState(f"{problem}; nothing was changed")
+            change(db, row)
+            db.flush()
+            after = to_alert(row)
+            uow.record(
+                actor,
+                f"alert.{verb}",
+                object_type="alert",
+                object_id=str(number),
+                before=before.snapshot(),
+                after=after.snapshot(),
+                detail=text,
+            )
+            uow.commit()
+            return after
 
     def _transition(self, actor: Actor, alert_id: object, target: AlertStatus, comment: str) -> Alert:
         verb = "acknowledge" if target is AlertStatus.ACKNOWLEDGED else "resolve"
@@ -125,7 +216,10 @@ class AlertService:
                 row.acknowledged_by, row.acknowledged_at, row.acknowledge_comment = actor.username, now, text
             else:
                 row.resolved_by, row.resolved_at, row.resolution = actor.username, now, text
+                row.snoozed_until = None
             db.flush()
+            if target is AlertStatus.RESOLVED:
+                enqueue_for_alert(db, row, now)  # the channels hear it is over
             after = to_alert(row)
             uow.record(
                 actor,

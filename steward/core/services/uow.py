@@ -9,7 +9,7 @@ that same transaction, whichever service recorded the event.
 
 from __future__ import annotations
 
-import contextlib
+import logging
 import uuid
 from collections.abc import Mapping
 from types import TracebackType
@@ -24,11 +24,22 @@ from steward.core.adapters.notifiers import Notification
 from steward.core.domain.accounts import Actor
 from steward.core.domain.audit import AuditEvent, Outcome, canonical_json, compute_hash
 from steward.core.errors import StaleState
-from steward.core.services.alerting import apply_alert_rules
+from steward.core.services.alerting import apply_alert_rules_all
 from steward.core.services.context import ServiceContext
 from steward.core.services.fencing import verify_fence
 
 MAX_DETAIL = 10_000
+log = logging.getLogger(__name__)
+NOTIFIER_FAILURES: dict[str, int] = {}  # topic -> failed sends in this process (logged, never swallowed)
+
+
+def send_after_commit(ctx: ServiceContext, notification: Notification) -> None:
+    """Hand a committed fact to the notifier; a failure is logged and counted, and undoes nothing."""
+    try:
+        ctx.notifier.send(notification)
+    except Exception:
+        NOTIFIER_FAILURES[notification.topic] = NOTIFIER_FAILURES.get(notification.topic, 0) + 1
+        log.exception("notifier failed to send %s (%s)", notification.topic, notification.subject[:200])
 
 
 class UnitOfWork:
@@ -76,8 +87,7 @@ class UnitOfWork:
             raise StaleState("this changed since you loaded it; reload and try again") from None
         sending, self.after_commit = self.after_commit, []
         for notification in sending:
-            with contextlib.suppress(Exception):  # a notifier failing must not undo what committed
-                self.ctx.notifier.send(notification)
+            send_after_commit(self.ctx, notification)
 
     def record(
         self,
@@ -124,7 +134,6 @@ class UnitOfWork:
         head.seq, head.hash = event.seq, digest
         session.flush()
         self.events.append(event)
-        opened = apply_alert_rules(session, event)
-        if opened is not None:
-            self.after_commit.append(opened)
+        effects = apply_alert_rules_all(session, event)
+        self.after_commit.extend(effects.notifications)
         return event

@@ -67,6 +67,12 @@ def roll_up_requests(steward: Steward) -> str:
     return f"{rolled.summary()}; {steward.sla_evaluation.evaluate(WORKER)}"
 
 
+def deliver_notifications(steward: Steward) -> str:
+    """The outbox job: send what incidents and promotions decided, never inside a user's request."""
+    run = steward.notifications.deliver_due()
+    return f"{run.delivered} delivered, {run.failed} failed, {run.given_up} given up"
+
+
 def schedule(steward: Steward) -> list[JobSpec]:
     settings = steward.settings
     return [
@@ -105,6 +111,12 @@ def schedule(steward: Steward) -> list[JobSpec]:
             ROLLUP_EVERY,
             roll_up_requests,
             "roll new prediction-log rows up per minute and hour, then judge each deployment's SLA",
+        ),
+        JobSpec(
+            "notifications.deliver",
+            timedelta(seconds=30),
+            deliver_notifications,
+            "send the notification outbox (webhooks, e-mail) with retries and backoff",
         ),
         JobSpec(
             "infrastructure.prune",

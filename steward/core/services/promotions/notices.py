@@ -7,7 +7,7 @@ back, and a notifier failing never undoes one that did not.
 
 from __future__ import annotations
 
-import contextlib
+import logging
 from collections.abc import Iterable
 
 from sqlalchemy import select
@@ -19,13 +19,43 @@ from steward.core.domain.accounts import Actor
 from steward.core.domain.promotions import Decision, LedgerEntry, PromotionRequest
 from steward.core.domain.roles import Role
 from steward.core.domain.signoff import PolicyResult
+from steward.core.services.alerting import enqueue
 from steward.core.services.context import ServiceContext
+from steward.core.services.uow import UnitOfWork, send_after_commit
+
+log = logging.getLogger(__name__)
 
 
 def send(ctx: ServiceContext, notification: Notification) -> None:
-    """Every promotion notification goes out here, after its transaction committed."""
-    with contextlib.suppress(Exception):  # a notifier failing must not undo a committed decision
-        ctx.notifier.send(notification)
+    """Every promotion notification goes out here, after its transaction committed.
+
+    A request awaiting sign-off also goes to each person who may sign, by the
+    e-mail channels that notify people (through the outbox the worker drains).
+    A failure is logged and counted, and never undoes the committed decision.
+    """
+    send_after_commit(ctx, notification)
+    if notification.topic == "promotion.requested" and notification.recipients:
+        try:
+            queue_for_people(ctx, notification)
+        except Exception:
+            log.exception("could not queue %s for its signers", notification.subject[:200])
+
+
+def queue_for_people(ctx: ServiceContext, notification: Notification) -> int:
+    """Outbox rows addressed to the recipients' e-mail addresses; one per request, however often asked."""
+    with UnitOfWork(ctx) as uow:
+        db = uow.session
+        users = db.scalars(select(UserRow).where(UserRow.username.in_(notification.recipients)))
+        emails = sorted({u.email for u in users if u.email and u.active})
+        if not emails:
+            return 0
+        key = f"{notification.topic}:{notification.data.get('request')}"
+        body = {"topic": notification.topic, "body": notification.body, **notification.data}
+        count = enqueue(
+            db, key, notification.topic, notification.subject, body, ctx.clock.now(), people=emails
+        )
+        uow.commit()
+        return count
 
 
 def people_with(db: Session, roles: Iterable[Role], *, excluding: str = "") -> tuple[str, ...]:

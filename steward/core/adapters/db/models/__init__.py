@@ -10,7 +10,7 @@ from steward.core.adapters.db.models.accounts import (
     UserRoleRow,
     UserRow,
 )
-from steward.core.adapters.db.models.alerts import AlertRow
+from steward.core.adapters.db.models.alerts import AlertOccurrenceRow, AlertRow, AlertRuleRow
 from steward.core.adapters.db.models.audit import AuditEventRow, AuditHeadRow
 from steward.core.adapters.db.models.base import Base, UTCDateTime
 from steward.core.adapters.db.models.catalog import DatasetRow
@@ -23,6 +23,11 @@ from steward.core.adapters.db.models.infrastructure import (
     ProbeSampleRow,
 )
 from steward.core.adapters.db.models.monitoring import BatchRunRow, DriftWindowRow, JobRunRow, MonitorRow
+from steward.core.adapters.db.models.notifications import (
+    NotificationChannelRow,
+    NotificationDeliveryRow,
+    NotificationOutboxRow,
+)
 from steward.core.adapters.db.models.predictions import PredictionRow
 from steward.core.adapters.db.models.promotions import (
     DeploymentRow,
@@ -38,7 +43,9 @@ from steward.core.adapters.db.models.service_levels import LoadTestRow, SlaTarge
 from steward.core.adapters.db.models.serving import ApiKeyRow
 
 __all__ = [
+    "AlertOccurrenceRow",
     "AlertRow",
+    "AlertRuleRow",
     "ApiKeyRow",
     "AuditEventRow",
     "AuditHeadRow",
@@ -57,6 +64,9 @@ __all__ = [
     "LoadTestRow",
     "LoginThrottleRow",
     "MonitorRow",
+    "NotificationChannelRow",
+    "NotificationDeliveryRow",
+    "NotificationOutboxRow",
     "PipelineRow",
     "PipelineVersionRow",
     "PolicyChangeRow",
