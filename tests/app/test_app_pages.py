@@ -36,6 +36,7 @@ SEEDED_TEXT: dict[str, str] = {
     "alerts.py": "bike-demand in Dev",
     "audit_log.py": "user.create",
     "admin.py": "Dana Scientist",
+    "timeline.py": "what changed just before",
 }
 HEADINGS = {"drift.py": "Drift and data quality"}
 

@@ -7,6 +7,7 @@ import time
 from servingkit import serving
 from test_promotions_support import build_world
 
+from steward.core.domain.alert_rules import BREAKER_KIND
 from steward.core.services.api_keys import ApiKeyService
 
 RECORD = {"amount": 120.0, "colour": "red"}
@@ -49,7 +50,7 @@ def test_a_slow_primary_opens_the_breaker_the_fallback_answers_and_each_transiti
             time.sleep(0.1)
     opened = next(e for e in s.audit.recent(10) if e.action == "serving.breaker_opened")
     assert opened.object_id == "Dev/toy" and "timeout" in opened.detail
-    assert any(a.kind == "serving.breaker_open" for a in s.alerts.list())
+    assert any(a.kind == BREAKER_KIND for a in s.alerts.list())
 
 
 def test_an_operators_fail_over_and_back_are_followed_within_seconds(live_steward, tmp_path):

@@ -17,6 +17,7 @@ from sklearn.pipeline import Pipeline
 from sqlalchemy import text
 from test_promotions_support import artifact_path, build_world
 
+from steward.core.domain.alert_rules import SWAP_FAILED_KIND
 from steward.core.services.api_keys import ApiKeyService
 
 RECORD = {"amount": 120.0, "colour": "red"}
@@ -178,4 +179,4 @@ def test_a_bad_candidate_never_takes_traffic_and_the_failure_is_recorded_and_ale
     assert {(a.status, a.version) for a in load.answers} == {(200, 1)}
     failure = next(e for e in s.audit.recent(10) if e.action == "serving.swap_failed")
     assert failure.object_id == "Dev/toy" and failure.outcome.value == "failed"
-    assert any(a.kind == "serving.swap_failed" for a in s.alerts.list())
+    assert any(a.kind == SWAP_FAILED_KIND for a in s.alerts.list())

@@ -143,9 +143,8 @@ DEFAULT_RULES: tuple[RuleSettings, ...] = (
     RuleSettings(
         SLA_KIND,
         "SLA breach",
-        # A warning: an unresolved critical alert blocks promotions, and the fix may be one. The SLA's
-        # own window already says for how long it was missed, so it opens on the first breach.
-        Severity.WARNING,
+        # The SLA's own window already says for how long it was missed, so it opens on the first breach.
+        Severity.CRITICAL,
         "Service health",
         runbook=_book("Look at the slow or failing requests on Service health.", "Fail over if it persists."),
     ),
