@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from steward.core.domain.predictions import PredictionLogSummary
 from steward.core.errors import InvalidInput
 
 WINDOW_HELP = "day, week, month (with a time column) or rows:N (fixed-size slices in file order)"
@@ -149,3 +150,26 @@ class DriftRollup:
     prediction_verdict: str | None
     drifted: tuple[str, ...]  # largest effect first
     exact: bool  # False when a merged profile was thinned to its point budget
+
+
+@dataclass(frozen=True)
+class DriftPage:
+    """Everything the Drift page shows, read in one call: the monitors, the chosen one's windows, the runs.
+
+    The choices of the "Add a monitor" form come from the catalogue by role
+    (production data, label data), never from how a data set is named.
+    """
+
+    monitors: tuple[Monitor, ...]
+    chosen: Monitor | None
+    may_run: bool  # the actor may start a run of the chosen monitor in its environment
+    last_run: BatchRun | None
+    windows: tuple[DriftWindow, ...]
+    task: str | None  # the chosen pipeline's task, for the headline metric
+    logged: PredictionLogSummary | None  # what the chosen deployment logged
+    runs: tuple[BatchRun, ...]
+    may_manage: bool
+    pipelines: tuple[str, ...]
+    environments: tuple[str, ...]
+    production_datasets: tuple[str, ...]
+    label_datasets: tuple[str, ...]
