@@ -66,7 +66,7 @@ else:
                     st.error(md(str(problem)))
                 else:
                     status.update(label=f"Run {run.status}", state="complete")
-                    flash(f"Run {run.status}: {run.detail}", "success" if run.status == "ok" else "error")
+                    flash(f"Run {run.status}: {run.detail}", "error" if run.status == "failed" else "success")
                     st.rerun()
     with left:
         if last is None:

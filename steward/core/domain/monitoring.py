@@ -60,6 +60,7 @@ class Monitor:
     enabled: bool
     created_at: datetime
     created_by: str
+    max_rejected_share: float = 0.1  # a run rejecting more than this share of its rows fails
 
     @property
     def labels_source(self) -> str | None:
@@ -71,6 +72,63 @@ class Monitor:
         return None
 
 
+RUN_STATUSES = ("running", "succeeded", "partial", "failed")
+SAMPLE_REJECTED = 100  # rejected rows kept with a run, with their reasons
+
+
+@dataclass(frozen=True)
+class RowReason:
+    """Why one row was set aside: which field broke which rule, and the value found."""
+
+    column: str
+    rule: str  # type | null | not_finite | not_integer | below_min | above_max | unknown_category
+    value: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"column": self.column, "rule": self.rule, "value": self.value}
+
+
+@dataclass(frozen=True)
+class RejectedRow:
+    """A production row the schema refused: its 1-based data row (header not counted), values, reasons."""
+
+    row: int
+    values: Mapping[str, str]
+    reasons: tuple[RowReason, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"row": self.row, "values": dict(self.values), "reasons": [r.to_dict() for r in self.reasons]}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RejectedRow:
+        return cls(
+            row=int(data["row"]),
+            values={str(k): str(v) for k, v in data.get("values", {}).items()},
+            reasons=tuple(
+                RowReason(str(r["column"]), str(r["rule"]), str(r.get("value", "")))
+                for r in data.get("reasons", [])
+            ),
+        )
+
+
+def run_status(rows_in: int, rejected: int) -> str:
+    """succeeded when every row was scored, partial when some were set aside."""
+    return "partial" if rejected and rows_in else "succeeded"
+
+
+def too_many_rejected(rows_in: int, rejected: int, max_share: float) -> str | None:
+    """Why the run fails on its rejected share, or None when the share is within the monitor's threshold."""
+    if not rows_in or not rejected:
+        return None
+    share = rejected / rows_in
+    if share <= max_share:
+        return None
+    return (
+        f"{rejected} of {rows_in} rows ({share:.1%}) broke the schema, more than the monitor's "
+        f"threshold of {max_share:.1%}: nothing was scored"
+    )
+
+
 @dataclass(frozen=True)
 class BatchRun:
     id: str
@@ -80,17 +138,28 @@ class BatchRun:
     environment: str
     dataset: str
     dataset_sha256: str
-    status: str  # ok | failed
-    rows: int
+    status: str  # running | succeeded | partial | failed
+    rows: int  # rows scored and logged
     windows: int
     detail: str
     started_at: datetime
     finished_at: datetime
     actor: str
+    rows_in: int = 0
+    rows_rejected: int = 0
+    rejected: tuple[RejectedRow, ...] = ()  # a sample (at most SAMPLE_REJECTED) with reasons
+    error: str = ""  # one clear line when the run failed
+    traceback: str = ""  # for operators, when the failure was not a known problem
+    dataset_changed: bool = False  # the data set's bytes differ from what was registered
 
     @property
     def seconds(self) -> float:
         return (self.finished_at - self.started_at).total_seconds()
+
+    @property
+    def ok(self) -> bool:
+        """Finished and kept: succeeded, or partial (some rows set aside)."""
+        return self.status in ("succeeded", "partial")
 
 
 @dataclass(frozen=True)

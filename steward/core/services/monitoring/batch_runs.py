@@ -5,29 +5,40 @@ from __future__ import annotations
 import builtins
 import json
 import time
+import traceback
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import pandas as pd
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from steward.core.adapters.db.mappers.monitoring import to_run
 from steward.core.adapters.db.models import BatchRunRow, DriftWindowRow, PipelineRow
 from steward.core.domain.accounts import Actor
 from steward.core.domain.audit import Outcome
-from steward.core.domain.monitoring import BatchRun, Monitor, parse_window
+from steward.core.domain.monitoring import (
+    BatchRun,
+    Monitor,
+    RejectedRow,
+    parse_window,
+    run_status,
+    too_many_rejected,
+)
 from steward.core.domain.permissions import Action
 from steward.core.domain.registry import PipelineVersion
 from steward.core.drift.performance import realised_performance
 from steward.core.drift.profile import build_profile
 from steward.core.drift.report import DriftOptions, compare
-from steward.core.errors import InvalidInput, NotFound, StewardError
+from steward.core.errors import IntegrityError, InvalidInput, NotFound, StewardError
+from steward.core.pipelines.schema import InputSchema
 from steward.core.pipelines.sources import SqlSource
 from steward.core.services import authz
 from steward.core.services.environments import EnvironmentService
 from steward.core.services.monitoring.monitors import Monitors
+from steward.core.services.monitoring.rejects import RowSplit, split_rows
 from steward.core.services.monitoring.windows import Window, cut_windows, event_times, report_dict
 from steward.core.services.predictions import (
     EVENT_TIME,
@@ -52,9 +63,44 @@ class _WindowResult:
     profile: bytes
 
 
+@dataclass
+class _Outcome:
+    """What a run found, filled in as it goes, so a failure at any step still records all it knew."""
+
+    status: str = "failed"
+    detail: str = ""
+    error: str = ""
+    trace: str = ""
+    changed: bool = False
+    sha256: str = ""
+    rows_in: int = 0
+    rejected: int = 0
+    sample: tuple[RejectedRow, ...] = ()
+    version: PipelineVersion | None = None
+    batch: ScoredBatch | None = None
+    results: builtins.list[_WindowResult] = field(default_factory=list)
+
+    def fail(self, error: str, *, trace: str = "", changed: bool = False) -> None:
+        self.status, self.error, self.trace = "failed", error, trace
+        self.changed = self.changed or changed
+
+
+def _one_line(problem: BaseException) -> str:
+    """An unexpected error in one line: its type and the first line of its message."""
+    text = str(problem).strip().splitlines()
+    return f"{type(problem).__name__}: {text[0][:300]}" if text else type(problem).__name__
+
+
 class BatchRuns(Monitors):
     def run(self, actor: Actor, monitor_id: int) -> BatchRun:
-        """Score and log the production rows not answered yet; judge the serving version's log per window."""
+        """Score and log the production rows not answered yet; judge the serving version's log per window.
+
+        The run is recorded as ``running`` first (so a process killed mid-run
+        leaves a record, closed as failed by the next run), then finished in
+        one transaction with its log rows and windows: a failed run writes
+        neither. Every failure, expected or not, ends as a failed run with one
+        line (and the traceback for operators) and opens an alert.
+        """
         monitor = self.monitor(monitor_id)
         tier = EnvironmentService(self.ctx).get(monitor.environment).tier
         authz.check(
@@ -67,54 +113,97 @@ class BatchRuns(Monitors):
             what=f"run {monitor.pipeline_name} on {monitor.dataset}",
         )
         started, clock_started = self.ctx.clock.now(), time.perf_counter()
-        run_id = uuid.uuid4().hex
-        version: PipelineVersion | None = None
+        run_id = self._open_run(actor, monitor, started)
+        outcome = _Outcome()
         try:
-            version = self._serving(monitor)
-            production = self.datasets.get(monitor.dataset)
-            frame = pd.read_csv(self.datasets.resolve(production.path))
-            batch, answered_before = self._score_new(monitor, version, production.sha256, frame)
-            logged = self.log.frame(monitor.pipeline_name, monitor.environment, version.id, PREDICTION_COLUMN)
-            if len(batch):
-                new = batch.frame(PREDICTION_COLUMN)
-                logged = pd.concat([logged, new], ignore_index=True) if len(logged) else new
-                logged = logged.sort_values(EVENT_TIME, kind="stable", ignore_index=True)
-            results = self._evaluate(monitor, version, logged)
+            self._work(monitor, outcome)
         except StewardError as problem:
-            return self._record_run(
-                actor,
-                monitor,
-                version,
-                started,
-                clock_started,
-                run_id=run_id,
-                status="failed",
-                detail=str(problem),
-                batch=None,
-                results=[],
-                sha256="",
+            outcome.fail(str(problem), changed=isinstance(problem, IntegrityError))
+        except MemoryError:
+            outcome.fail(
+                "the run ran out of memory (its memory budget is exhausted): "
+                "split the production file or give the worker more memory",
+                trace=traceback.format_exc(),
             )
-        logged_words = f"{len(batch)} new prediction(s) logged" + (
+        except Exception as problem:
+            outcome.fail(_one_line(problem), trace=traceback.format_exc())
+        try:
+            return self._record_run(actor, monitor, started, clock_started, run_id=run_id, outcome=outcome)
+        except SQLAlchemyError as problem:  # the finishing write failed: record the failure on its own
+            outcome.fail(
+                f"the database refused the run's results: {_one_line(problem)}", trace=traceback.format_exc()
+            )
+            return self._record_run(actor, monitor, started, clock_started, run_id=run_id, outcome=outcome)
+
+    def _open_run(self, actor: Actor, monitor: Monitor, started: datetime) -> str:
+        """Record the run as running (committed at once); close runs a killed process left running."""
+        run_id = uuid.uuid4().hex
+        with UnitOfWork(self.ctx) as uow:
+            pipeline_row = uow.session.scalar(
+                select(PipelineRow).where(PipelineRow.name == monitor.pipeline_name)
+            )
+            assert pipeline_row is not None
+            for stale in uow.session.scalars(
+                select(BatchRunRow).where(
+                    BatchRunRow.monitor_id == monitor.id, BatchRunRow.status == "running"
+                )
+            ):
+                stale.status, stale.finished_at = "failed", started
+                stale.error = "the run stopped before it finished (its process ended); nothing of it was kept"
+                stale.detail = stale.error
+            uow.session.add(
+                BatchRunRow(
+                    id=run_id,
+                    monitor_id=monitor.id,
+                    pipeline_id=pipeline_row.id,
+                    version_id=None,
+                    environment=monitor.environment,
+                    dataset=monitor.dataset,
+                    dataset_sha256="",
+                    status="running",
+                    rows=0,
+                    windows=0,
+                    detail="running",
+                    started_at=started,
+                    finished_at=started,
+                    actor=actor.username,
+                )
+            )
+            uow.commit()
+        return run_id
+
+    def _work(self, monitor: Monitor, outcome: _Outcome) -> None:
+        """Read (hashing the bytes read), split bad rows off, score, judge: everything but writing."""
+        outcome.version = version = self._serving(monitor)
+        production, frame = self.datasets.read_frame(
+            monitor.dataset, max_bytes=self.ctx.settings.max_upload_bytes
+        )
+        outcome.sha256 = production.sha256
+        outcome.rows_in = len(frame)
+        batch, answered_before, split = self._score_new(monitor, version, production.sha256, frame)
+        outcome.rejected, outcome.sample = split.rejected, split.sample
+        too_many = too_many_rejected(len(frame) - answered_before, split.rejected, monitor.max_rejected_share)
+        if too_many:
+            raise InvalidInput(too_many)
+        logged = self.log.frame(monitor.pipeline_name, monitor.environment, version.id, PREDICTION_COLUMN)
+        if len(batch):
+            new = batch.frame(PREDICTION_COLUMN)
+            logged = pd.concat([logged, new], ignore_index=True) if len(logged) else new
+            logged = logged.sort_values(EVENT_TIME, kind="stable", ignore_index=True)
+        outcome.results = self._evaluate(monitor, version, logged)
+        outcome.batch = batch
+        words = f"{len(batch)} new prediction(s) logged" + (
             f" ({answered_before} answered before)" if answered_before else ""
         )
-        return self._record_run(
-            actor,
-            monitor,
-            version,
-            started,
-            clock_started,
-            run_id=run_id,
-            status="ok",
-            detail=f"{logged_words}; {self._summary(results)}",
-            batch=batch,
-            results=results,
-            sha256=production.sha256,
-        )
+        if split.rejected:
+            words += f", {split.rejected} row(s) rejected by the schema"
+        outcome.detail = f"{words}; {self._summary(outcome.results)}"
+        outcome.status = run_status(outcome.rows_in, split.rejected)
 
     def _score_new(
         self, monitor: Monitor, version: PipelineVersion, sha256: str, frame: pd.DataFrame
-    ) -> tuple[ScoredBatch, int]:
-        """The rows of ``frame`` this deployment has not answered, scored; and how many it had answered."""
+    ) -> tuple[ScoredBatch, int, RowSplit]:
+        """New rows that conform, scored; how many rows were answered before; the rejected rows."""
         if frame.empty:
             raise InvalidInput(f"data set {monitor.dataset} has no rows")
         if monitor.id_column:
@@ -135,21 +224,24 @@ class BatchRuns(Monitors):
             stamps = pd.Series(pd.Timestamp(self.ctx.clock.now()), index=frame.index)
         known = self.log.known(monitor.pipeline_name, monitor.environment, ids)
         fresh = ~ids.isin(known)
-        new = frame.loc[fresh]
+        split = split_rows(InputSchema.from_dict(version.schema), frame.loc[fresh])
+        new = split.accepted
         drop = [c for c in (monitor.id_column, monitor.time_column) if c and c in frame.columns]
+        answered = int((~fresh).sum())
         if new.empty:
             empty = new.drop(columns=drop)
-            return ScoredBatch([], [], empty, [], None), len(frame)
+            return ScoredBatch([], [], empty, [], None), answered, split
         scores = self.pipelines.score(version, new)
         return (
             ScoredBatch(
-                request_ids=ids[fresh].tolist(),
-                event_times=[stamp.to_pydatetime() for stamp in stamps[fresh]],
+                request_ids=ids[new.index].tolist(),
+                event_times=[stamp.to_pydatetime() for stamp in stamps[new.index]],
                 features=new.drop(columns=drop).reset_index(drop=True),
                 predictions=[float(v) for v in scores[PREDICTION_COLUMN]],
                 labels=scores["label"].tolist() if "label" in scores else None,
             ),
-            int((~fresh).sum()),
+            answered,
+            split,
         )
 
     def _serving(self, monitor: Monitor) -> PipelineVersion:
@@ -280,44 +372,24 @@ class BatchRuns(Monitors):
         self,
         actor: Actor,
         monitor: Monitor,
-        version: PipelineVersion | None,
         started: datetime,
         clock_started: float,
         *,
         run_id: str,
-        status: str,
-        detail: str,
-        batch: ScoredBatch | None,
-        results: builtins.list[_WindowResult],
-        sha256: str,
+        outcome: _Outcome,
     ) -> BatchRun:
+        """Finish the run in one transaction: the run's numbers, its log rows and windows, the audit event."""
+        failed = outcome.status == "failed"
+        batch = None if failed else outcome.batch
+        results = [] if failed else outcome.results
+        version = outcome.version
         rows = len(batch) if batch is not None else 0
-        finished = self.ctx.clock.now()
-        if finished == started:  # a fixed clock in tests: record the real duration
-            finished = started + timedelta(seconds=time.perf_counter() - clock_started)
         with UnitOfWork(self.ctx) as uow:
             pipeline_row = uow.session.scalar(
                 select(PipelineRow).where(PipelineRow.name == monitor.pipeline_name)
             )
-            assert pipeline_row is not None
-            row = BatchRunRow(
-                id=run_id,
-                monitor_id=monitor.id,
-                pipeline_id=pipeline_row.id,
-                version_id=version.id if version else None,
-                environment=monitor.environment,
-                dataset=monitor.dataset,
-                dataset_sha256=sha256,
-                status=status,
-                rows=rows,
-                windows=len(results),
-                detail=detail[:4000],
-                started_at=started,
-                finished_at=finished,
-                actor=actor.username,
-            )
-            uow.session.add(row)
-            uow.session.flush()
+            row = uow.session.get(BatchRunRow, run_id)
+            assert pipeline_row is not None and row is not None
             if batch is not None and len(batch):
                 assert version is not None
                 self.log.append(
@@ -328,6 +400,20 @@ class BatchRuns(Monitors):
                     version_id=version.id,
                     source=f"batch:{run_id}",
                 )
+            finished = self.ctx.clock.now()  # after the log is written: the run's true length
+            if finished == started:  # a fixed clock in tests: record the real duration
+                finished = started + timedelta(seconds=time.perf_counter() - clock_started)
+            detail = outcome.error if failed else outcome.detail
+            row.version_id = version.id if version else None
+            row.dataset_sha256 = outcome.sha256
+            row.status = outcome.status
+            row.rows, row.rows_in, row.rows_rejected = rows, outcome.rows_in, outcome.rejected
+            row.rejected_sample = json.dumps([r.to_dict() for r in outcome.sample]) if outcome.sample else ""
+            row.error, row.traceback = outcome.error[:4000], outcome.trace[:20000]
+            row.dataset_changed = outcome.changed
+            row.windows = len(results)
+            row.detail = detail[:4000]
+            row.finished_at = finished
             for result in results:
                 assert version is not None
                 uow.session.add(
@@ -359,7 +445,7 @@ class BatchRuns(Monitors):
                 "batch.run",
                 object_type="monitor",
                 object_id=str(monitor.id),
-                outcome=Outcome.OK if status == "ok" else Outcome.FAILED,
+                outcome=Outcome.FAILED if failed else Outcome.OK,
                 detail=detail[:2000],
                 after={
                     "run": run_id,
@@ -368,8 +454,10 @@ class BatchRuns(Monitors):
                     "version": version.number if version else None,
                     "dataset": monitor.dataset,
                     "rows": rows,
+                    "rows_in": outcome.rows_in,
+                    "rejected": outcome.rejected,
                     "windows": len(results),
-                    "status": status,
+                    "status": outcome.status,
                 },
             )
             uow.commit()

@@ -53,6 +53,7 @@ class Monitors(MonitoringBase):
         label_column: str | None = None,
         mode: str = "fixed",
         every_minutes: int = 1440,
+        max_rejected_share: float = 0.1,
     ) -> Monitor:
         """Watch ``pipeline`` in ``environment`` on ``dataset``; all names are checked before writing."""
         authz.check(
@@ -61,6 +62,8 @@ class Monitors(MonitoringBase):
         rule = parse_window(window, time_column)
         if mode not in ("fixed", "calibrated"):
             raise InvalidInput(f"mode {mode!r} must be fixed or calibrated")
+        if not 0.0 <= max_rejected_share <= 1.0:
+            raise InvalidInput("the rejected-rows threshold is a share between 0 and 1")
         if every_minutes < 5:
             raise InvalidInput("a monitor runs at most every 5 minutes")
         if labels_dataset and (labels_database or labels_query):
@@ -128,6 +131,7 @@ class Monitors(MonitoringBase):
                 label_column=columns.get("label_column"),
                 mode=mode,
                 every_minutes=every_minutes,
+                max_rejected_share=max_rejected_share,
                 enabled=True,
                 created_at=self.ctx.clock.now(),
                 created_by=actor.username,
@@ -147,6 +151,7 @@ class Monitors(MonitoringBase):
                     "window": rule.text,
                     "labels": labels_dataset or (f"sql:{labels_database}" if labels_database else None),
                     "mode": mode,
+                    "max_rejected_share": max_rejected_share,
                 },
             )
             uow.commit()

@@ -201,7 +201,7 @@ def _latest_ok_run(pipeline_id: int, environment: str, *columns: Any) -> Select[
         .where(
             BatchRunRow.pipeline_id == pipeline_id,
             EnvironmentRow.name == environment,
-            BatchRunRow.status == "ok",
+            BatchRunRow.status.in_(("succeeded", "partial")),
         )
         .order_by(BatchRunRow.started_at.desc())
         .limit(1)

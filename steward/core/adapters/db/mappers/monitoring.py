@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from steward.core.adapters.db.models import BatchRunRow, DriftWindowRow, MonitorRow
-from steward.core.domain.monitoring import BatchRun, DriftWindow, Monitor
+from steward.core.domain.monitoring import BatchRun, DriftWindow, Monitor, RejectedRow
 
 
 def to_monitor(row: MonitorRow, pipeline: str, environment: str) -> Monitor:
@@ -26,6 +26,7 @@ def to_monitor(row: MonitorRow, pipeline: str, environment: str) -> Monitor:
         enabled=row.enabled,
         created_at=row.created_at,
         created_by=row.created_by,
+        max_rejected_share=row.max_rejected_share,
     )
 
 
@@ -45,6 +46,12 @@ def to_run(row: BatchRunRow, pipeline: str) -> BatchRun:
         started_at=row.started_at,
         finished_at=row.finished_at,
         actor=row.actor,
+        rows_in=row.rows_in,
+        rows_rejected=row.rows_rejected,
+        rejected=tuple(RejectedRow.from_dict(r) for r in json.loads(row.rejected_sample or "[]")),
+        error=row.error,
+        traceback=row.traceback,
+        dataset_changed=row.dataset_changed,
     )
 
 
