@@ -6,7 +6,7 @@ import streamlit as st
 from steward.app.ui.charts_drift import VERDICT_WORDS, distribution_overlay, verdict_timeline
 from steward.app.ui.guard import flash, require
 from steward.app.ui.text import md, plain, when
-from steward.core.domain.monitoring import rollup_periods
+from steward.core.domain.monitoring import rejected_csv, rollup_periods
 from steward.core.domain.permissions import Action
 from steward.core.domain.registry import PRIMARY_METRIC
 from steward.core.errors import StewardError
@@ -73,6 +73,18 @@ else:
             st.info("This monitor has not run yet.")
         elif last.status == "failed":
             st.error(md(f"The last run failed ({when(last.started_at)}): {last.detail}"))
+        if last is not None and last.rows_rejected:
+            st.warning(
+                f"The last run set aside {last.rows_rejected:,} of {last.rows_in:,} rows "
+                "that broke the schema."
+            )
+            st.download_button(
+                "Download rejected rows with their reasons",
+                rejected_csv(last.rejected),
+                file_name=f"rejected-{last.id[:8]}.csv",
+                mime="text/csv",
+                key="drift_rejected",
+            )
     windows = list(board.windows)
     if windows:
         drifted = [w for w in windows if w.verdict == "drift"]
@@ -246,7 +258,9 @@ if runs:
                     "Environment": r.environment,
                     "Data": plain(r.dataset),
                     "Status": r.status,
-                    "New predictions": r.rows,
+                    "Rows in": r.rows_in,
+                    "Scored": r.rows,
+                    "Rejected": r.rows_rejected,
                     "Seconds": round(r.seconds, 1),
                     "By": plain(r.actor),
                     "Detail": plain(r.detail, 300),

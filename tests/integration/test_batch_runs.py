@@ -22,7 +22,7 @@ from test_monitoring import SAMPLE, deploy
 from steward.core.adapters.db.models import PredictionRow
 from steward.core.domain.accounts import Actor
 from steward.core.domain.alerts import BATCH_FAILED_KIND
-from steward.core.services.monitoring.rejects import rejected_csv
+from steward.core.domain.monitoring import rejected_csv
 from steward.core.services.uow import UnitOfWork
 from steward.core.steward import Steward
 from testkit import TEST_SCRYPT_N, add_user, sign_in

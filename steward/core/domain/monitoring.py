@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -109,6 +111,20 @@ class RejectedRow:
                 for r in data.get("reasons", [])
             ),
         )
+
+
+def rejected_csv(rows: tuple[RejectedRow, ...]) -> str:
+    """The sample as CSV for download: the row, its reasons in words, then the row's values."""
+    columns: list[str] = []
+    for row in rows:
+        columns.extend(c for c in row.values if c not in columns)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["row", "reasons", *columns])
+    for row in rows:
+        reasons = "; ".join(f"{r.column}: {r.rule} ({r.value})" for r in row.reasons)
+        writer.writerow([row.row, reasons, *(row.values.get(c, "") for c in columns)])
+    return out.getvalue()
 
 
 def run_status(rows_in: int, rejected: int) -> str:

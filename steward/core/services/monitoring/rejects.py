@@ -133,19 +133,3 @@ def split_rows(schema: InputSchema, frame: pd.DataFrame, *, sample: int = SAMPLE
         {name: "float64" for name in numeric if not pd.api.types.is_numeric_dtype(accepted[name].dtype)}
     )
     return RowSplit(accepted, int(bad.sum()), tuple(kept))
-
-
-def rejected_csv(rows: tuple[RejectedRow, ...]) -> str:
-    """The sample as CSV for download: the row, its reasons in words, then the row's values."""
-    columns: list[str] = []
-    for row in rows:
-        columns.extend(c for c in row.values if c not in columns)
-    records = [
-        {
-            "row": row.row,
-            "reasons": "; ".join(f"{r.column}: {r.rule} ({r.value})" for r in row.reasons),
-            **{c: row.values.get(c, "") for c in columns},
-        }
-        for row in rows
-    ]
-    return str(pd.DataFrame(records, columns=["row", "reasons", *columns]).to_csv(index=False))
