@@ -1,12 +1,14 @@
 """Drift: is production data different from training data? Verdict over time, columns, evidence."""
 
+from typing import Any
+
 import pandas as pd
 import streamlit as st
 
 from steward.app.ui.charts_drift import VERDICT_WORDS, distribution_overlay, verdict_timeline
 from steward.app.ui.guard import flash, require
 from steward.app.ui.text import md, plain, when
-from steward.core.domain.monitoring import rejected_csv, rollup_periods
+from steward.core.domain.monitoring import DriftPage, rejected_csv, rollup_periods
 from steward.core.domain.permissions import Action
 from steward.core.domain.registry import PRIMARY_METRIC
 from steward.core.errors import StewardError
@@ -29,7 +31,21 @@ st.caption(
     "apart from drift."
 )
 
-board = monitoring.page(actor, st.session_state.get("drift_monitor"))
+
+@st.cache_data(ttl=60, show_spinner=False, max_entries=32)
+def read_page(_steward: object, who: object, monitor_id: int | None) -> DriftPage:
+    """The page's one read, kept a minute per user and choice: picking a window or column reruns the
+    script, and would otherwise read and decode every window again. Cleared after a run or a new monitor."""
+    return monitoring.page(actor, monitor_id)
+
+
+@st.cache_data(ttl=300, show_spinner=False, max_entries=256)
+def read_overlay(_steward: object, window_id: int, column: str) -> dict[str, Any] | None:
+    """A window's distributions never change once stored."""
+    return monitoring.overlay(window_id, column)
+
+
+board = read_page(steward, (actor.username, sorted(actor.roles)), st.session_state.get("drift_monitor"))
 if board.chosen is None:
     st.info(
         "No monitors yet. A monitor watches a pipeline's deployment in one environment on a production data "
@@ -67,6 +83,7 @@ else:
                 else:
                     status.update(label=f"Run {run.status}", state="complete")
                     flash(f"Run {run.status}: {run.detail}", "error" if run.status == "failed" else "success")
+                    read_page.clear()
                     st.rerun()
     with left:
         if last is None:
@@ -201,7 +218,7 @@ else:
         names = [c["name"] for c in columns if c.get("kind") in ("numeric", "categorical")]
         if names:
             column = st.selectbox("Compare a column's distributions", names, key="drift_column")
-            overlay = monitoring.overlay(pick.id, column)
+            overlay = read_overlay(steward, pick.id, column)
             if overlay:
                 st.plotly_chart(distribution_overlay(column, overlay), config={"displaylogo": False})
         findings = pick.report.get("quality", [])
@@ -309,4 +326,5 @@ if board.may_manage:
                 st.error(md(str(problem)))
             else:
                 flash(f"Monitor #{added.id} added for {added.pipeline_name} in {added.environment}")
+                read_page.clear()
                 st.rerun()
