@@ -1,13 +1,15 @@
 """Drift: is production data different from training data? Verdict over time, columns, evidence."""
 
+from typing import Any
+
 import pandas as pd
 import streamlit as st
 
 from steward.app.ui.charts_drift import VERDICT_WORDS, distribution_overlay, verdict_timeline
 from steward.app.ui.guard import flash, require
 from steward.app.ui.text import md, plain, when
-from steward.core.domain.monitoring import rollup_periods
-from steward.core.domain.permissions import Action, is_allowed
+from steward.core.domain.monitoring import DriftPage, rejected_csv, rollup_periods
+from steward.core.domain.permissions import Action
 from steward.core.domain.registry import PRIMARY_METRIC
 from steward.core.errors import StewardError
 
@@ -29,52 +31,78 @@ st.caption(
     "apart from drift."
 )
 
-monitors = monitoring.monitors()
-if not monitors:
+
+@st.cache_data(ttl=60, show_spinner=False, max_entries=32)
+def read_page(_steward: object, who: object, monitor_id: int | None) -> DriftPage:
+    """The page's one read, kept a minute per user and choice: picking a window or column reruns the
+    script, and would otherwise read and decode every window again. Cleared after a run or a new monitor."""
+    return monitoring.page(actor, monitor_id)
+
+
+@st.cache_data(ttl=300, show_spinner=False, max_entries=256)
+def read_overlay(_steward: object, window_id: int, column: str) -> dict[str, Any] | None:
+    """A window's distributions never change once stored."""
+    return monitoring.overlay(window_id, column)
+
+
+board = read_page(steward, (actor.username, sorted(actor.roles)), st.session_state.get("drift_monitor"))
+if board.chosen is None:
     st.info(
         "No monitors yet. A monitor watches a pipeline's deployment in one environment on a production data "
         "set: add one below or with `steward monitors add`. Each version's reference profile is stored when "
         "it is trained, so nothing needs to be reloaded."
     )
 else:
-    choice = st.selectbox(
+    by_id = {m.id: m for m in board.monitors}
+    st.selectbox(
         "Deployment",
-        monitors,
+        list(by_id),
+        index=list(by_id).index(board.chosen.id),
         key="drift_monitor",
-        format_func=lambda m: (
-            f"{m.pipeline_name} in {m.environment} on {m.dataset} ({m.window} windows, {m.mode})"
+        format_func=lambda i: (
+            f"{by_id[i].pipeline_name} in {by_id[i].environment} on {by_id[i].dataset} "
+            f"({by_id[i].window} windows, {by_id[i].mode})"
         ),
     )
-    environments = {env.name: env for env in steward.environments.list()}
-    tier = environments[choice.environment].tier if choice.environment in environments else None
-    last = monitoring.last_run(choice.id)
+    choice, last = board.chosen, board.last_run
     left, right = st.columns([3, 1])
     with right:
-        if (
-            tier is not None
-            and is_allowed(actor.roles, Action.RUN_BATCH, tier)
-            and st.button(
-                "Run now",
-                key="drift_run",
-                type="primary",
-                help="Score the production rows not answered yet with what serves now, log them, "
-                "and check the prediction log",
-            )
+        if board.may_run and st.button(
+            "Run now",
+            key="drift_run",
+            type="primary",
+            help="Score the production rows not answered yet with what serves now, log them, "
+            "and check the prediction log",
         ):
-            with st.spinner("Scoring and comparing..."):
+            with st.status("Scoring and comparing...", expanded=False) as status:
                 try:
                     run = monitoring.run(actor, choice.id)
                 except StewardError as problem:
+                    status.update(label="The run could not start", state="error")
                     st.error(md(str(problem)))
                 else:
-                    flash(f"Run {run.status}: {run.detail}", "success" if run.status == "ok" else "error")
+                    status.update(label=f"Run {run.status}", state="complete")
+                    flash(f"Run {run.status}: {run.detail}", "error" if run.status == "failed" else "success")
+                    read_page.clear()
                     st.rerun()
     with left:
         if last is None:
             st.info("This monitor has not run yet.")
-        elif last.status != "ok":
+        elif last.status == "failed":
             st.error(md(f"The last run failed ({when(last.started_at)}): {last.detail}"))
-    windows = monitoring.windows(choice.pipeline_name, choice.environment)
+        if last is not None and last.rows_rejected:
+            st.warning(
+                f"The last run set aside {last.rows_rejected:,} of {last.rows_in:,} rows "
+                "that broke the schema."
+            )
+            st.download_button(
+                "Download rejected rows with their reasons",
+                rejected_csv(last.rejected),
+                file_name=f"rejected-{last.id[:8]}.csv",
+                mime="text/csv",
+                key="drift_rejected",
+            )
+    windows = list(board.windows)
     if windows:
         drifted = [w for w in windows if w.verdict == "drift"]
         judged = [w for w in windows if w.verdict != "insufficient"]
@@ -94,16 +122,17 @@ else:
                 else "Fixed thresholds (see docs/drift.md for the defaults and why)."
             )
         )
-        logged = steward.predictions.summary(choice.pipeline_name, choice.environment)
-        if logged.predictions:
+        logged = board.logged
+        if logged is not None and logged.predictions:
             versions = ", ".join(f"v{number}: {count:,}" for number, count in logged.by_version)
             st.caption(
                 f"Prediction log of {choice.pipeline_name} in {choice.environment}: {logged.predictions:,} "
                 f"requests answered ({versions}), events from {when(logged.first_event)} to "
                 f"{when(logged.last_event)}. Windows are cut from this log; labels join on its request ids."
             )
-        task = steward.pipelines.get(choice.pipeline_name).task
-        st.plotly_chart(verdict_timeline(windows, PRIMARY_METRIC.get(task)), config={"displaylogo": False})
+        st.plotly_chart(
+            verdict_timeline(windows, PRIMARY_METRIC.get(board.task or "")), config={"displaylogo": False}
+        )
         periods = rollup_periods(choice.window)
         period = st.segmented_control(
             "Roll windows up into",
@@ -189,7 +218,7 @@ else:
         names = [c["name"] for c in columns if c.get("kind") in ("numeric", "categorical")]
         if names:
             column = st.selectbox("Compare a column's distributions", names, key="drift_column")
-            overlay = monitoring.overlay(pick.id, column)
+            overlay = read_overlay(steward, pick.id, column)
             if overlay:
                 st.plotly_chart(distribution_overlay(column, overlay), config={"displaylogo": False})
         findings = pick.report.get("quality", [])
@@ -235,7 +264,7 @@ else:
             )
 
 st.subheader("Batch runs: did the data pipelines run without errors?")
-runs = monitoring.runs(limit=20)
+runs = board.runs
 if runs:
     st.dataframe(
         pd.DataFrame(
@@ -246,7 +275,9 @@ if runs:
                     "Environment": r.environment,
                     "Data": plain(r.dataset),
                     "Status": r.status,
-                    "New predictions": r.rows,
+                    "Rows in": r.rows_in,
+                    "Scored": r.rows,
+                    "Rejected": r.rows_rejected,
                     "Seconds": round(r.seconds, 1),
                     "By": plain(r.actor),
                     "Detail": plain(r.detail, 300),
@@ -259,44 +290,41 @@ if runs:
 else:
     st.caption("No batch runs yet.")
 
-if is_allowed(actor.roles, Action.MANAGE_MONITORS):
-    with st.expander("Add a monitor"):
-        pipelines = [item.pipeline.name for item in steward.pipelines.list()]
-        datasets = [d.name for d in steward.datasets.list()]
-        with st.form("add_monitor"):
-            c1, c2, c3 = st.columns(3)
-            pipeline = c1.selectbox("Pipeline", pipelines)
-            environment = c2.selectbox("Environment", [e.name for e in steward.environments.list()])
-            dataset = c3.selectbox("Production data", [d for d in datasets if "label" not in d])
-            c4, c5, c6 = st.columns(3)
-            window = c4.text_input("Window", "month", help="day, week, month (with a time column) or rows:N")
-            time_column = c5.text_input("Time column (for calendar windows)")
-            mode = c6.selectbox(
-                "Mode",
-                ["fixed", "calibrated"],
-                help="calibrated learns each threshold from the "
-                "training data and states its false-alarm rate",
-            )
-            c7, c8, c9 = st.columns(3)
-            labels = c7.selectbox("Labels (optional)", ["(none)", *[d for d in datasets if "label" in d]])
-            id_column = c8.text_input("Id column (joins labels)")
-            label_column = c9.text_input("Label column")
-            if st.form_submit_button("Add monitor"):
-                try:
-                    added = monitoring.add_monitor(
-                        actor,
-                        pipeline=pipeline,
-                        environment=environment,
-                        dataset=dataset,
-                        window=window,
-                        time_column=time_column or None,
-                        labels_dataset=None if labels == "(none)" else labels,
-                        id_column=id_column or None,
-                        label_column=label_column or None,
-                        mode=mode,
-                    )
-                except StewardError as problem:
-                    st.error(md(str(problem)))
-                else:
-                    flash(f"Monitor #{added.id} added for {added.pipeline_name} in {added.environment}")
-                    st.rerun()
+if board.may_manage:
+    with st.expander("Add a monitor"), st.form("add_monitor"):
+        c1, c2, c3 = st.columns(3)
+        pipeline = c1.selectbox("Pipeline", board.pipelines)
+        environment = c2.selectbox("Environment", board.environments)
+        dataset = c3.selectbox("Production data", board.production_datasets)
+        c4, c5, c6 = st.columns(3)
+        window = c4.text_input("Window", "month", help="day, week, month (with a time column) or rows:N")
+        time_column = c5.text_input("Time column (for calendar windows)")
+        mode = c6.selectbox(
+            "Mode",
+            ["fixed", "calibrated"],
+            help="calibrated learns each threshold from the training data and states its false-alarm rate",
+        )
+        c7, c8, c9 = st.columns(3)
+        labels = c7.selectbox("Labels (optional)", ["(none)", *board.label_datasets])
+        id_column = c8.text_input("Id column (joins labels)")
+        label_column = c9.text_input("Label column")
+        if st.form_submit_button("Add monitor"):
+            try:
+                added = monitoring.add_monitor(
+                    actor,
+                    pipeline=pipeline,
+                    environment=environment,
+                    dataset=dataset,
+                    window=window,
+                    time_column=time_column or None,
+                    labels_dataset=None if labels == "(none)" else labels,
+                    id_column=id_column or None,
+                    label_column=label_column or None,
+                    mode=mode,
+                )
+            except StewardError as problem:
+                st.error(md(str(problem)))
+            else:
+                flash(f"Monitor #{added.id} added for {added.pipeline_name} in {added.environment}")
+                read_page.clear()
+                st.rerun()

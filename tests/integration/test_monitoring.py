@@ -69,7 +69,7 @@ def test_bike_trained_on_2011_drifts_on_2012_where_seasons_and_growth_show(stewa
         label_column="cnt",
     )
     run = steward.monitoring.run(dana, monitor.id)
-    assert run.status == "ok" and run.rows == 8734 and run.windows == 12
+    assert run.status == "succeeded" and run.rows == 8734 and run.windows == 12
     windows = steward.monitoring.windows(name, "Dev")
     assert [w.label for w in windows] == [f"2012-{month:02d}" for month in range(1, 13)]
     assert all(w.verdict == "drift" for w in windows)
@@ -84,7 +84,9 @@ def test_bike_trained_on_2011_drifts_on_2012_where_seasons_and_growth_show(stewa
     assert sum(overlay["reference_share"]) == pytest.approx(1, abs=1e-4)  # shares are rounded to 6 places
     assert sum(overlay["current_share"]) == pytest.approx(1, abs=1e-4)
     event = steward.audit.recent(1)[0]
-    assert event.action == "batch.run" and event.after["windows"] == 12 and event.after["status"] == "ok"
+    assert (
+        event.action == "batch.run" and event.after["windows"] == 12 and event.after["status"] == "succeeded"
+    )
 
 
 def test_credit_shows_no_drift_on_its_random_hold_out(steward, dana):
@@ -100,7 +102,7 @@ def test_credit_shows_no_drift_on_its_random_hold_out(steward, dana):
         label_column="default_next_month",
     )
     run = steward.monitoring.run(dana, monitor.id)
-    assert run.status == "ok"
+    assert run.status == "succeeded"
     (window,) = steward.monitoring.windows(name, "Dev")
     assert window.verdict == "no_drift", window.reason
     assert window.prediction_verdict == "no_drift"
@@ -109,13 +111,18 @@ def test_credit_shows_no_drift_on_its_random_hold_out(steward, dana):
 
 def test_a_failed_run_is_recorded_with_the_reason(steward, dana):
     name = deploy(steward, dana, "credit_default.toml")
-    monitor = steward.monitoring.add_monitor(
-        dana, pipeline=name, environment="Dev", dataset="credit/production", window="rows:2000"
+    path = steward.datasets.resolve("credit/production_short.csv")
+    pd.read_csv(steward.datasets.resolve("credit/production.csv")).drop(columns=["PAY_AMT3"]).to_csv(
+        path, index=False
     )
-    path = steward.datasets.resolve("credit/production.csv")
-    pd.read_csv(path).drop(columns=["PAY_AMT3"]).to_csv(path, index=False)
+    steward.datasets.register(
+        SYSTEM, "credit/production_short", "credit/production_short.csv", role="production"
+    )
+    monitor = steward.monitoring.add_monitor(
+        dana, pipeline=name, environment="Dev", dataset="credit/production_short", window="rows:2000"
+    )
     run = steward.monitoring.run(dana, monitor.id)
-    assert run.status == "failed" and "PAY_AMT3" in run.detail
+    assert run.status == "failed" and "PAY_AMT3" in run.detail and run.error == run.detail
     assert steward.monitoring.windows(name, "Dev") == []
     event = steward.audit.recent(1)[0]
     assert event.action == "batch.run" and event.outcome.value == "failed"
@@ -265,7 +272,7 @@ def test_delayed_labels_can_come_from_a_database_query(steward, dana, tmp_path, 
     )
     assert monitor.labels_source == "a query on database warehouse"
     run = with_warehouse.monitoring.run(dana, monitor.id)
-    assert run.status == "ok", run.detail
+    assert run.status == "succeeded", run.detail
     (window,) = with_warehouse.monitoring.windows(name, "Dev")
     assert window.performance is not None and window.performance["labelled"] == 6000
     assert window.performance_status == "ok"

@@ -45,7 +45,7 @@ def bike_monitor(steward: Steward, dana, window: str = "month") -> tuple[str, in
 def test_a_batch_answers_each_request_once_and_the_monitor_judges_the_log(steward, dana):
     name, monitor_id = bike_monitor(steward, dana)
     first = steward.monitoring.run(dana, monitor_id)
-    assert first.status == "ok" and first.rows == 8734, first.detail
+    assert first.status == "succeeded" and first.rows == 8734, first.detail
     assert first.detail.startswith("8734 new prediction(s) logged;")
 
     summary = steward.predictions.summary(name, "Dev")
@@ -54,7 +54,7 @@ def test_a_batch_answers_each_request_once_and_the_monitor_judges_the_log(stewar
     assert summary.last_event is not None and summary.last_event.isoformat().startswith("2012-12-31")
 
     second = steward.monitoring.run(dana, monitor_id)
-    assert second.status == "ok" and second.rows == 0 and second.windows == 12, second.detail
+    assert second.status == "succeeded" and second.rows == 0 and second.windows == 12, second.detail
     assert "8734 answered before" in second.detail
     assert steward.predictions.summary(name, "Dev").predictions == 8734
     first_windows = steward.monitoring.windows(name, "Dev", run_id=first.id)
@@ -81,7 +81,7 @@ def test_a_column_training_never_had_is_a_schema_finding(steward, dana):
         window="rows:200",
         id_column="ID",
     )
-    assert steward.monitoring.run(dana, monitor.id).status == "ok"
+    assert steward.monitoring.run(dana, monitor.id).status == "succeeded"
     (window,) = steward.monitoring.windows(name, "Dev")
     findings = {(f["check"], f.get("column")) for f in window.report["quality"]}
     assert ("extra_column", "channel") in findings
@@ -132,7 +132,7 @@ def test_a_new_version_judges_only_what_it_answered(steward, dana):
     request = steward.promotions.request(dana, name, version.number, "Dev", "a retrained model")
     assert request.status.value == "executed"
     run = steward.monitoring.run(dana, monitor_id)
-    assert run.status == "ok" and run.rows == 0 and run.windows == 0, run.detail
+    assert run.status == "succeeded" and run.rows == 0 and run.windows == 0, run.detail
     assert "answered no requests here yet" in run.detail
     assert steward.predictions.summary(name, "Dev").by_version == ((1, 8734),)
 

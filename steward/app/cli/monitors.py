@@ -66,5 +66,5 @@ def monitors_run(monitor_id: int, as_user: str | None) -> None:
     steward = open_steward()
     run = steward.monitoring.run(acting(steward, as_user), monitor_id)
     click.echo(f"{run.status}: {run.detail} ({run.rows} rows, {run.seconds:.1f} s)")
-    if run.status != "ok":
+    if run.status == "failed":
         sys.exit(1)

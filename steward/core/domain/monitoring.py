@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from steward.core.domain.predictions import PredictionLogSummary
 from steward.core.errors import InvalidInput
 
 WINDOW_HELP = "day, week, month (with a time column) or rows:N (fixed-size slices in file order)"
@@ -59,6 +62,7 @@ class Monitor:
     enabled: bool
     created_at: datetime
     created_by: str
+    max_rejected_share: float = 0.1  # a run rejecting more than this share of its rows fails
 
     @property
     def labels_source(self) -> str | None:
@@ -70,6 +74,77 @@ class Monitor:
         return None
 
 
+RUN_STATUSES = ("running", "succeeded", "partial", "failed")
+SAMPLE_REJECTED = 100  # rejected rows kept with a run, with their reasons
+
+
+@dataclass(frozen=True)
+class RowReason:
+    """Why one row was set aside: which field broke which rule, and the value found."""
+
+    column: str
+    rule: str  # type | null | not_finite | not_integer | below_min | above_max | unknown_category
+    value: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"column": self.column, "rule": self.rule, "value": self.value}
+
+
+@dataclass(frozen=True)
+class RejectedRow:
+    """A production row the schema refused: its 1-based data row (header not counted), values, reasons."""
+
+    row: int
+    values: Mapping[str, str]
+    reasons: tuple[RowReason, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"row": self.row, "values": dict(self.values), "reasons": [r.to_dict() for r in self.reasons]}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RejectedRow:
+        return cls(
+            row=int(data["row"]),
+            values={str(k): str(v) for k, v in data.get("values", {}).items()},
+            reasons=tuple(
+                RowReason(str(r["column"]), str(r["rule"]), str(r.get("value", "")))
+                for r in data.get("reasons", [])
+            ),
+        )
+
+
+def rejected_csv(rows: tuple[RejectedRow, ...]) -> str:
+    """The sample as CSV for download: the row, its reasons in words, then the row's values."""
+    columns: list[str] = []
+    for row in rows:
+        columns.extend(c for c in row.values if c not in columns)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["row", "reasons", *columns])
+    for row in rows:
+        reasons = "; ".join(f"{r.column}: {r.rule} ({r.value})" for r in row.reasons)
+        writer.writerow([row.row, reasons, *(row.values.get(c, "") for c in columns)])
+    return out.getvalue()
+
+
+def run_status(rows_in: int, rejected: int) -> str:
+    """succeeded when every row was scored, partial when some were set aside."""
+    return "partial" if rejected and rows_in else "succeeded"
+
+
+def too_many_rejected(rows_in: int, rejected: int, max_share: float) -> str | None:
+    """Why the run fails on its rejected share, or None when the share is within the monitor's threshold."""
+    if not rows_in or not rejected:
+        return None
+    share = rejected / rows_in
+    if share <= max_share:
+        return None
+    return (
+        f"{rejected} of {rows_in} rows ({share:.1%}) broke the schema, more than the monitor's "
+        f"threshold of {max_share:.1%}: nothing was scored"
+    )
+
+
 @dataclass(frozen=True)
 class BatchRun:
     id: str
@@ -79,17 +154,28 @@ class BatchRun:
     environment: str
     dataset: str
     dataset_sha256: str
-    status: str  # ok | failed
-    rows: int
+    status: str  # running | succeeded | partial | failed
+    rows: int  # rows scored and logged
     windows: int
     detail: str
     started_at: datetime
     finished_at: datetime
     actor: str
+    rows_in: int = 0
+    rows_rejected: int = 0
+    rejected: tuple[RejectedRow, ...] = ()  # a sample (at most SAMPLE_REJECTED) with reasons
+    error: str = ""  # one clear line when the run failed
+    traceback: str = ""  # for operators, when the failure was not a known problem
+    dataset_changed: bool = False  # the data set's bytes differ from what was registered
 
     @property
     def seconds(self) -> float:
         return (self.finished_at - self.started_at).total_seconds()
+
+    @property
+    def ok(self) -> bool:
+        """Finished and kept: succeeded, or partial (some rows set aside)."""
+        return self.status in ("succeeded", "partial")
 
 
 @dataclass(frozen=True)
@@ -149,3 +235,26 @@ class DriftRollup:
     prediction_verdict: str | None
     drifted: tuple[str, ...]  # largest effect first
     exact: bool  # False when a merged profile was thinned to its point budget
+
+
+@dataclass(frozen=True)
+class DriftPage:
+    """Everything the Drift page shows, read in one call: the monitors, the chosen one's windows, the runs.
+
+    The choices of the "Add a monitor" form come from the catalogue by role
+    (production data, label data), never from how a data set is named.
+    """
+
+    monitors: tuple[Monitor, ...]
+    chosen: Monitor | None
+    may_run: bool  # the actor may start a run of the chosen monitor in its environment
+    last_run: BatchRun | None
+    windows: tuple[DriftWindow, ...]
+    task: str | None  # the chosen pipeline's task, for the headline metric
+    logged: PredictionLogSummary | None  # what the chosen deployment logged
+    runs: tuple[BatchRun, ...]
+    may_manage: bool
+    pipelines: tuple[str, ...]
+    environments: tuple[str, ...]
+    production_datasets: tuple[str, ...]
+    label_datasets: tuple[str, ...]

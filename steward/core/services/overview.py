@@ -121,7 +121,15 @@ class OverviewBoard:
                 runs_light = BoardLight(
                     QUESTIONS[0], Light.GREY, "no batch run yet", "Drift", link("drift", **f)
                 )
-            elif run.status != "ok":
+            elif run.status == "partial":
+                runs_light = BoardLight(
+                    QUESTIONS[0],
+                    Light.AMBER,
+                    f"last batch run partial: {run.detail}",
+                    "Drift",
+                    link("drift", **f),
+                )
+            elif run.status not in ("succeeded", "running"):
                 runs_light = BoardLight(
                     QUESTIONS[0],
                     Light.RED,

@@ -25,7 +25,7 @@ class SignalService:
         """Did the data pipelines run without errors? Failed batch runs and failed scheduled jobs."""
         signals = []
         for run in self.monitoring.batch_health():
-            if run.status != "ok":
+            if run.status == "failed":
                 signals.append(
                     Signal(
                         Severity.CRITICAL,
@@ -168,7 +168,7 @@ class SignalService:
             Lamp(
                 "Did my data pipelines run without errors?",
                 light_for(pipelines, judged=bool(runs)),
-                f"{sum(r.status == 'ok' for r in runs)} of {len(runs)} latest batch runs succeeded"
+                f"{sum(r.ok for r in runs)} of {len(runs)} latest batch runs succeeded"
                 if runs
                 else "no batch runs yet",
                 "Drift",

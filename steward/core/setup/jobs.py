@@ -43,7 +43,7 @@ def sweep_temporary_artifacts(steward: Steward) -> str:
 
 def run_due_monitors(steward: Steward) -> str:
     runs = [steward.monitoring.run(WORKER, monitor.id) for monitor in steward.monitoring.due()]
-    failed = [run for run in runs if run.status != "ok"]
+    failed = [run for run in runs if run.status == "failed"]
     summary = f"{len(runs)} monitor run(s), {len(failed)} failed"
     if failed:
         raise RuntimeError(

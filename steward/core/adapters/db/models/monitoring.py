@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from steward.core.adapters.db.models.base import Base, UTCDateTime
@@ -32,6 +43,8 @@ class MonitorRow(Base):
     mode: Mapped[str] = mapped_column(String(16), default="fixed")
     every_minutes: Mapped[int] = mapped_column(Integer, default=1440)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # A run whose rejected rows exceed this share of its rows fails (nothing of it is kept).
+    max_rejected_share: Mapped[float] = mapped_column(Float, default=0.1, server_default="0.1")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_by: Mapped[str] = mapped_column(String(200))
 
@@ -48,8 +61,14 @@ class BatchRunRow(Base):
     environment: Mapped[str] = mapped_column(String(64))
     dataset: Mapped[str] = mapped_column(String(100))
     dataset_sha256: Mapped[str] = mapped_column(String(64), default="")
-    status: Mapped[str] = mapped_column(String(16))  # ok | failed
-    rows: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16))  # running | succeeded | partial | failed
+    rows: Mapped[int] = mapped_column(Integer, default=0)  # rows scored (and logged)
+    rows_in: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    rows_rejected: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    rejected_sample: Mapped[str] = mapped_column(Text, default="", server_default="")  # JSON rows + reasons
+    error: Mapped[str] = mapped_column(Text, default="", server_default="")  # one line, for everyone
+    traceback: Mapped[str] = mapped_column(Text, default="", server_default="")  # for operators
+    dataset_changed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     windows: Mapped[int] = mapped_column(Integer, default=0)
     detail: Mapped[str] = mapped_column(Text, default="")
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

@@ -1,0 +1,208 @@
+"""Drift views: runs, a run's windows, overlays and roll-ups, all read from stored profiles."""
+
+from __future__ import annotations
+
+import builtins
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, select
+
+from steward.core.adapters.db.mappers.monitoring import to_run, to_window
+from steward.core.adapters.db.models import (
+    BatchRunRow,
+    DriftWindowRow,
+    EnvironmentRow,
+    MonitorRow,
+    PipelineRow,
+    PipelineVersionRow,
+)
+from steward.core.domain.accounts import Actor
+from steward.core.domain.monitoring import BatchRun, DriftPage, DriftRollup, DriftWindow, rollup_periods
+from steward.core.domain.permissions import Action, is_allowed
+from steward.core.drift.overlay import categorical_overlay, numeric_overlay
+from steward.core.drift.profile import Profile, merge
+from steward.core.drift.report import DriftOptions, compare
+from steward.core.errors import InvalidInput, NotFound
+from steward.core.services.monitoring.monitors import Monitors
+from steward.core.services.monitoring.windows import period_label
+from steward.core.services.uow import UnitOfWork
+
+
+class DriftViews(Monitors):
+    def runs(self, *, pipeline: str | None = None, limit: int = 50) -> builtins.list[BatchRun]:
+        with UnitOfWork(self.ctx, write=False) as uow:
+            query = (
+                select(BatchRunRow, PipelineRow.name)
+                .join(PipelineRow, PipelineRow.id == BatchRunRow.pipeline_id)
+                .order_by(BatchRunRow.started_at.desc())
+                .limit(limit)
+            )
+            if pipeline:
+                query = query.where(PipelineRow.name == pipeline)
+            return [to_run(row, name) for row, name in uow.session.execute(query).all()]
+
+    def windows(
+        self, pipeline: str, environment: str, *, run_id: str | None = None
+    ) -> builtins.list[DriftWindow]:
+        """The windows of the latest successful run (or of ``run_id``), in time order."""
+        with UnitOfWork(self.ctx, write=False) as uow:
+            pipeline_row = uow.session.scalar(select(PipelineRow).where(PipelineRow.name == pipeline))
+            if pipeline_row is None:
+                raise NotFound(f"no pipeline named {pipeline[:100]!r}")
+            if run_id is None:
+                run_id = uow.session.scalar(_latest_ok_run(pipeline_row.id, environment, BatchRunRow.id))
+            if run_id is None:
+                return []
+            rows = uow.session.execute(
+                select(DriftWindowRow, PipelineVersionRow.number)
+                .join(PipelineVersionRow, PipelineVersionRow.id == DriftWindowRow.version_id)
+                .where(DriftWindowRow.batch_run_id == run_id)
+                .order_by(DriftWindowRow.position)
+            ).all()
+            return [to_window(row, pipeline_row.name, number) for row, number in rows]
+
+    def overlay(self, window_id: int, column: str) -> dict[str, Any] | None:
+        """Training vs production distribution of one column in one window, from the two profiles."""
+        with UnitOfWork(self.ctx, write=False) as uow:
+            row = uow.session.get(DriftWindowRow, window_id)
+            if row is None:
+                raise NotFound(f"no drift window #{window_id}")
+            window_profile = Profile.from_bytes(row.profile)
+            version_id = row.version_id
+        reference = self.pipelines.reference_profile(version_id)
+        ref_column, cur_column = reference.column(column), window_profile.column(column)
+        if ref_column is None or cur_column is None:
+            return None
+        if ref_column.numeric is not None:
+            data = numeric_overlay(ref_column, cur_column)
+            return None if data is None else {"kind": "numeric", **data}
+        data = categorical_overlay(ref_column, cur_column)
+        return None if data is None else {"kind": "categorical", **data}
+
+    def rollup(self, pipeline: str, environment: str, period: str) -> builtins.list[DriftRollup]:
+        """The latest run's windows merged into longer ones (hour into day into week) and judged again.
+
+        Window profiles are mergeable, so a month or a year is judged from the
+        profiles stored with its windows: no production row is read again.
+        """
+        with UnitOfWork(self.ctx, write=False) as uow:
+            pipeline_row = uow.session.scalar(select(PipelineRow).where(PipelineRow.name == pipeline))
+            if pipeline_row is None:
+                raise NotFound(f"no pipeline named {pipeline[:100]!r}")
+            run = uow.session.execute(
+                _latest_ok_run(pipeline_row.id, environment, BatchRunRow.id, MonitorRow.window)
+            ).first()
+            if run is None:
+                return []
+            allowed = rollup_periods(run.window)
+            if period not in allowed:
+                raise InvalidInput(
+                    f"windows of {run.window!r} roll up into {', '.join(allowed)}, not {period!r}"
+                )
+            rows = uow.session.scalars(
+                select(DriftWindowRow)
+                .where(DriftWindowRow.batch_run_id == run.id)
+                .order_by(DriftWindowRow.position)
+            ).all()
+            parts = [(row.window_start, row.version_id, row.report_json, row.profile) for row in rows]
+        if not parts:
+            return []
+        groups: dict[str, builtins.list[tuple[datetime | None, bytes]]] = {}
+        for start, _version, _report, blob in parts:
+            groups.setdefault(period_label(start, period), []).append((start, blob))
+        version_id = parts[-1][1]
+        mode = json.loads(parts[-1][2]).get("mode", "fixed")
+        reference = self.pipelines.reference_profile(version_id)
+        rollups = []
+        for label, members in groups.items():
+            profiles = [Profile.from_bytes(blob) for _, blob in members]
+            merged = profiles[0] if len(profiles) == 1 else merge(*profiles)
+            report = compare(reference, merged, DriftOptions(mode=mode))
+            starts = [start for start, _ in members if start is not None]
+            drifted = sorted(
+                (c for c in report.columns if c.drift and c.role != "prediction"),
+                key=lambda c: -(c.effect_size or 0.0),
+            )
+            rollups.append(
+                DriftRollup(
+                    label=label,
+                    start=min(starts) if starts else None,
+                    windows=len(members),
+                    rows=merged.rows,
+                    verdict=report.verdict.status,
+                    reason=report.verdict.reason,
+                    prediction_verdict=report.prediction_verdict.status
+                    if report.prediction_verdict
+                    else None,
+                    drifted=tuple(c.name for c in drifted),
+                    exact=all(c.exact for c in report.columns),
+                )
+            )
+        return rollups
+
+    def page(self, actor: Actor, monitor_id: int | None = None, *, runs: int = 20) -> DriftPage:
+        """The Drift page in one read: the monitors, the chosen one (or the first), its windows, the runs.
+
+        Whether the actor may run or add monitors is decided here from the
+        roles, so the page only shows what it is given.
+        """
+        from steward.core.services.environments import EnvironmentService
+
+        monitors = tuple(self.monitors())
+        chosen = next((m for m in monitors if m.id == monitor_id), monitors[0] if monitors else None)
+        environments = EnvironmentService(self.ctx).list()
+        tiers = {env.name: env.tier for env in environments}
+        may_run, last, task, logged = False, None, None, None
+        windows: tuple[DriftWindow, ...] = ()
+        if chosen is not None:
+            tier = tiers.get(chosen.environment)
+            may_run = tier is not None and is_allowed(actor.roles, Action.RUN_BATCH, tier)
+            last = self.last_run(chosen.id)
+            windows = tuple(self.windows(chosen.pipeline_name, chosen.environment))
+            task = self.pipelines.get(chosen.pipeline_name).task
+            logged = self.log.summary(chosen.pipeline_name, chosen.environment)
+        may_manage = is_allowed(actor.roles, Action.MANAGE_MONITORS)
+        return DriftPage(
+            monitors=monitors,
+            chosen=chosen,
+            may_run=may_run,
+            last_run=last,
+            windows=windows,
+            task=task,
+            logged=logged,
+            runs=tuple(self.runs(limit=runs)),
+            may_manage=may_manage,
+            pipelines=tuple(item.pipeline.name for item in self.pipelines.list()) if may_manage else (),
+            environments=tuple(env.name for env in environments),
+            production_datasets=tuple(d.name for d in self.datasets.list(role="production")),
+            label_datasets=tuple(d.name for d in self.datasets.list(role="labels")),
+        )
+
+    def batch_health(self) -> builtins.list[BatchRun]:
+        """The latest run of each monitor: did the data pipelines run without errors?"""
+        latest: dict[int | None, BatchRun] = {}
+        for run in self.runs(limit=500):
+            latest.setdefault(run.monitor_id, run)
+        return sorted(latest.values(), key=lambda run: (run.pipeline_name, run.environment))
+
+
+def _latest_ok_run(pipeline_id: int, environment: str, *columns: Any) -> Select[Any]:
+    """The latest successful run of the pipeline's monitors in ``environment``.
+
+    Found through the monitor's environment id, not the name stored on the run,
+    so history stays in view when an environment is renamed.
+    """
+    return (
+        select(*columns)
+        .join(MonitorRow, MonitorRow.id == BatchRunRow.monitor_id)
+        .join(EnvironmentRow, EnvironmentRow.id == MonitorRow.environment_id)
+        .where(
+            BatchRunRow.pipeline_id == pipeline_id,
+            EnvironmentRow.name == environment,
+            BatchRunRow.status.in_(("succeeded", "partial")),
+        )
+        .order_by(BatchRunRow.started_at.desc())
+        .limit(1)
+    )
