@@ -27,8 +27,12 @@ def test_an_admin_creates_a_key_and_sees_its_secret_once(app: AppServer, tab: Ta
     click_nav(page, "Admin")
     expect(page.get_by_text("Scoring API keys")).to_be_visible()
     page.get_by_role("textbox", name="Key name").fill("loan-portal")
-    page.locator('[data-testid="stMultiSelect"]').filter(has_text="Environments").locator("input").click()
-    page.get_by_role("option", name="Dev", exact=True).click()
+    environments = (
+        page.locator('[data-testid="stMultiSelect"]').filter(has_text="Environments").locator("input")
+    )
+    environments.first.click()
+    environments.first.fill("Dev")  # typed, then chosen with Enter: the open list re-renders as it filters
+    page.keyboard.press("Enter")
     page.keyboard.press("Escape")
     act(page, lambda: page.get_by_role("button", name="Create key").click())
     code = page.locator('[data-testid="stCode"]').filter(has_text="stk_")

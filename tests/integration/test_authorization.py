@@ -24,6 +24,10 @@ Call = Callable[[Steward, Actor, Tier | None], object]
 
 CALLS: dict[Action, Call] = {
     Action.MANAGE_USERS: lambda s, a, t: s.users.list(a),
+    Action.MANAGE_API_KEYS: lambda s, a, t: s.api_keys.create(a, f"key-{a.username}", ["Dev"]),
+    Action.MANAGE_NOTIFICATIONS: lambda s, a, t: s.notifications.add_channel(
+        a, f"hook-{a.username}", "webhook", "https://hooks.example.com/steward", secret="s" * 32
+    ),
     Action.MANAGE_SSO: lambda s, a, t: s.group_mappings.list(a),
     Action.VIEW_AUDIT: lambda s, a, t: s.audit.list(a),
     Action.EXPORT_AUDIT: lambda s, a, t: s.audit.export(a, AuditFilter(action="none."), fmt="json"),
