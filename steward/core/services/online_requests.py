@@ -16,8 +16,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from steward.core.adapters.db.bulk import insert_new
-from steward.core.adapters.db.models import EnvironmentRow, PipelineRow, PredictionRow
+from steward.core.adapters.db.bulk import PREDICTION_COLUMNS, append_predictions
+from steward.core.adapters.db.models import EnvironmentRow, PipelineRow
 from steward.core.errors import InvalidInput, NotFound
 from steward.core.services.context import ServiceContext
 from steward.core.services.uow import UnitOfWork
@@ -74,8 +74,6 @@ def append_online_requests(
             }
             for r in requests
         ]
-        for first in range(0, len(rows), 5_000):
-            chunk = rows[first : first + 5_000]
-            insert_new(db, PredictionRow, chunk, ("pipeline_id", "environment_id", "request_id"))
+        append_predictions(db, [tuple(row[column] for column in PREDICTION_COLUMNS) for row in rows])
         uow.commit()
     return len(rows)
