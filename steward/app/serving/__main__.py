@@ -11,8 +11,10 @@ import uvicorn
 from fastapi import FastAPI
 
 from steward.app.serving.api import create_app
+from steward.app.serving.routing import RolloutRouter
 from steward.app.serving.table import BreakerSettings, ServingTable
 from steward.core.services.online_log import OnlineLog
+from steward.core.services.shadow_log import ShadowLog
 from steward.core.steward import Steward
 
 
@@ -29,18 +31,24 @@ def build(
     table = ServingTable(steward.ctx, poll_seconds=poll_seconds, breakers=breaker or BreakerSettings())
     spool = steward.settings.data_dir / "serving" / f"prediction-spool-{port}.jsonl"
     online_log = OnlineLog(steward.ctx, spool, flush_seconds=flush_seconds)
-    app = create_app(table, online_log, clock=steward.ctx.clock, timeout_ms=timeout_ms)
+    shadow_log = ShadowLog(steward.ctx, flush_seconds=flush_seconds)
+    router = RolloutRouter(table, shadow_log)
+    table.hooks.append(router.refresh)
+    app = create_app(table, online_log, clock=steward.ctx.clock, timeout_ms=timeout_ms, router=router)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         table.refresh()  # ready as soon as the first read loads what serves
         table.start()
         online_log.start()
+        shadow_log.start()
         try:
             yield
         finally:
             table.stop()
+            router.stop()
             online_log.stop()
+            shadow_log.stop()
 
     app.router.lifespan_context = lifespan
     return app

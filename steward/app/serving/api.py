@@ -23,6 +23,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel
 
 from steward.app.serving.metrics import Metrics
+from steward.app.serving.routing import RolloutRouter
 from steward.app.serving.table import LiveDeployment, ServingTable
 from steward.core.clock import Clock
 from steward.core.domain.api_keys import KeyVerdict, judge_key
@@ -236,6 +237,7 @@ def create_app(
     clock: Clock,
     metrics: Metrics | None = None,
     timeout_ms: float = 1000.0,
+    router: RolloutRouter | None = None,
 ) -> FastAPI:
     metrics = metrics or Metrics()
     scorer = Scorer(table, log, metrics, clock, timeout_ms)
@@ -296,6 +298,7 @@ def create_app(
         request: Request,
         x_api_key: str | None = Header(default=None),
         x_request_id: str | None = Header(default=None),
+        x_routing_key: str | None = Header(default=None),
     ) -> Response:
         """Score one record or a batch with the version serving PIPELINE in ENVIRONMENT."""
         started = time.perf_counter()
@@ -313,7 +316,12 @@ def create_app(
         try:
             body = await _read_body(request)
             records, batch = parse_records(body, max_fields=field_limit(live.primary.schema))
-            return scorer.answer(live, records, batch, request_id, started)
+            if router is None:
+                return scorer.answer(live, records, batch, request_id, started)
+            key = x_routing_key if x_routing_key and _REQUEST_ID.fullmatch(x_routing_key) else request_id
+            answer = scorer.answer(router.route(live, key), records, batch, request_id, started)
+            router.shadow(live, records, batch, request_id, answer)
+            return answer
         except ContractViolation as violation:
             metrics.refused.labels(environment, pipeline, str(violation.status)).inc()
             return JSONResponse(

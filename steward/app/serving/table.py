@@ -17,6 +17,7 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,6 +81,7 @@ class ServingTable:
     _cache: dict[str, ServingVersion] = field(default_factory=dict)
     _events: queue.SimpleQueue[tuple[str, str, str]] = field(default_factory=queue.SimpleQueue)
     _stop: threading.Event = field(default_factory=threading.Event)
+    hooks: list[Callable[[], None]] = field(default_factory=list)  # run after each poll (rollout routing)
     _thread: threading.Thread | None = None
 
     # ---- the request side (no database) ------------------------------------
@@ -139,6 +141,8 @@ class ServingTable:
         self._cache = {k: v for k, v in self._cache.items() if k in wanted}
         self.refreshed = True
         self._audit_events()
+        for hook in self.hooks:
+            hook()
 
     def _consider(self, table: dict[Key, LiveDeployment], deployment: Deployment) -> bool:
         """Put the pointer's version in ``table`` if it is new and passes; True when ``table`` changed."""

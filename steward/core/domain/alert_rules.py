@@ -43,6 +43,7 @@ BREAKER_KIND = "breaker.open"
 SWAP_FAILED_KIND = "swap.failed"
 INTEGRITY_KIND = "artifact.integrity"
 AUDIT_CHAIN_KIND = "audit.chain_broken"
+CANARY_ROLLBACK_KIND = "canary.rolled_back"
 
 
 @dataclass(frozen=True)
@@ -206,6 +207,19 @@ DEFAULT_RULES: tuple[RuleSettings, ...] = (
         "Audit log",
         runbook=_book(
             "Run `steward audit verify` and read which link broke.", "Treat as a security incident."
+        ),
+    ),
+    RuleSettings(
+        CANARY_ROLLBACK_KIND,
+        "Canary rolled back",
+        # A warning: the champion already serves every request again, and a critical alert would block
+        # the promotion of a fixed version.
+        Severity.WARNING,
+        "Deployments",
+        runbook=_book(
+            "Read the rollback's SLA breach on the Deployments page (the rollout's live comparison).",
+            "Look at the canary version's failing or slow requests on Service health.",
+            "Fix the version and start a new canary, or withdraw its promotion request.",
         ),
     ),
 )

@@ -21,6 +21,7 @@ from steward.core.domain.alert_rules import (
     AUDIT_CHAIN_KIND,
     BATCH_FAILED_KIND,
     BREAKER_KIND,
+    CANARY_ROLLBACK_KIND,
     FAILOVER_KIND,
     HEARTBEAT_LOST_KIND,
     INTEGRITY_KIND,
@@ -196,6 +197,18 @@ RULES: tuple[AlertRule, ...] = (
         "SLA breached",
         "Service health",
         _pipeline_in_after,
+    ),
+    # Per deployment (environment/pipeline): a canary taken out of traffic because it breached the SLA
+    # (core/services/rollouts.py). Resolved by a person once the cause is understood.
+    AlertRule(
+        CANARY_ROLLBACK_KIND,
+        "rollout.rolled_back",
+        None,
+        Severity.WARNING,
+        "Canary rolled back: it breached the SLA",
+        "Deployments",
+        _pipeline_of_deployment,
+        _environment_of_deployment,
     ),
     # Scheduled jobs record no audit event when they fail (core/services/jobs.py keeps them in
     # job_runs), so there is no row for them yet: add one when the worker audits its failures.

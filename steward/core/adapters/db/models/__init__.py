@@ -38,6 +38,7 @@ from steward.core.adapters.db.models.promotions import (
     SignoffPolicyRow,
 )
 from steward.core.adapters.db.models.registry import PipelineRow, PipelineVersionRow, ReferenceProfileRow
+from steward.core.adapters.db.models.rollouts import RolloutRow, ShadowPredictionRow
 from steward.core.adapters.db.models.rollups import RequestRollupRow, RollupMarkRow, SlaStateRow
 from steward.core.adapters.db.models.service_levels import LoadTestRow, SlaTargetRow
 from steward.core.adapters.db.models.serving import ApiKeyRow
@@ -76,8 +77,10 @@ __all__ = [
     "PromotionRequestRow",
     "ReferenceProfileRow",
     "RequestRollupRow",
+    "RolloutRow",
     "RollupMarkRow",
     "SessionRow",
+    "ShadowPredictionRow",
     "SignoffPolicyRow",
     "SlaStateRow",
     "SlaTargetRow",
