@@ -15,7 +15,7 @@ import math
 import re
 import time
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Header, Request
 from fastapi.responses import JSONResponse, Response
@@ -23,7 +23,6 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel
 
 from steward.app.serving.metrics import Metrics
-from steward.app.serving.routing import RolloutRouter
 from steward.app.serving.table import LiveDeployment, ServingTable
 from steward.core.clock import Clock
 from steward.core.domain.api_keys import KeyVerdict, judge_key
@@ -37,6 +36,9 @@ from steward.core.scoring.contract import (
 )
 from steward.core.scoring.model import ServingVersion
 from steward.core.services.online_log import OnlineLog
+
+if TYPE_CHECKING:
+    from steward.app.serving.routing import RolloutRouter
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,100}")
 _KEY_ANSWERS = {
@@ -173,6 +175,20 @@ class Scorer:
                 detail if moved is BreakerState.OPEN else "the probe succeeded: the primary answers again"
             )
             self.table.breaker_moved(live, moved, reason)
+
+    def failed(
+        self,
+        live: LiveDeployment,
+        records: list[dict[str, Any]],
+        batch: bool,
+        request_id: str,
+        started: float,
+        problem: str,
+    ) -> JSONResponse:
+        """The version ``live`` routed to could not take the request: its error, logged, answered 500."""
+        version = f"v{live.primary.number}"
+        self.metrics.errors.labels(live.environment, live.pipeline, version, "primary").inc()
+        return self._failed(live, live.primary, records, batch, request_id, started, problem)
 
     def _failed(
         self,
@@ -319,9 +335,7 @@ def create_app(
             if router is None:
                 return scorer.answer(live, records, batch, request_id, started)
             key = x_routing_key if x_routing_key and _REQUEST_ID.fullmatch(x_routing_key) else request_id
-            answer = scorer.answer(router.route(live, key), records, batch, request_id, started)
-            router.shadow(live, records, batch, request_id, answer)
-            return answer
+            return router.answer(scorer, live, key, records, batch, request_id, started)
         except ContractViolation as violation:
             metrics.refused.labels(environment, pipeline, str(violation.status)).inc()
             return JSONResponse(

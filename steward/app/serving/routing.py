@@ -31,11 +31,12 @@ from typing import Any
 
 from fastapi.responses import JSONResponse
 
+from steward.app.serving.api import Scorer
 from steward.app.serving.table import Key, LiveDeployment, ServingTable
 from steward.core.domain.accounts import Actor
 from steward.core.domain.rollouts import Rollout, RolloutKind, takes_canary
 from steward.core.scoring.breaker import CircuitBreaker
-from steward.core.scoring.contract import check_records
+from steward.core.scoring.contract import ContractViolation, check_records
 from steward.core.scoring.model import ServingVersion
 from steward.core.services.rollouts import RolloutService
 from steward.core.services.shadow_log import ShadowLog
@@ -128,6 +129,35 @@ class RolloutRouter:
             return live
         return replace(live, primary=plan.challenger, fallback=None, on_fallback=False, breaker=plan.breaker)
 
+    def answer(
+        self,
+        scorer: Scorer,
+        live: LiveDeployment,
+        routing_key: str,
+        records: list[dict[str, Any]],
+        batch: bool,
+        request_id: str,
+        started: float,
+    ) -> JSONResponse:
+        """Answer on the arm the key routes to, then let the shadow (if any) score the same records.
+
+        A canary is held to the deployment's contract: a request the champion's
+        schema accepts but the canary's refuses is the canary failing (a 500 logged
+        under its version, which the SLA rollback counts), not the caller's 422.
+        """
+        routed = self.route(live, routing_key)
+        if routed is live:
+            answer = scorer.answer(live, records, batch, request_id, started)
+            self.shadow(live, records, batch, request_id, answer)
+            return answer
+        check_records(live.primary.schema, records)  # the deployment's contract: failing it is the caller's
+        try:
+            check_records(routed.primary.schema, records)
+        except ContractViolation as refused:
+            why = f"the canary v{routed.primary.number} cannot take this request: {refused.message}"
+            return scorer.failed(routed, records, batch, request_id, started, why)
+        return scorer.answer(routed, records, batch, request_id, started)
+
     def shadow(
         self,
         live: LiveDeployment,
@@ -159,7 +189,8 @@ class RolloutRouter:
     ) -> None:
         try:
             started = time.perf_counter()
-            status, predictions, labels = "ok", [None] * len(records), None
+            status, labels = "ok", None
+            predictions: list[float | None] = [None] * len(records)
             try:
                 values, labels = plan.challenger.predict(check_records(plan.challenger.schema, records))
                 if not all(math.isfinite(v) for v in values):

@@ -385,7 +385,7 @@ class RolloutService:
                 update(RolloutRow)
                 .where(RolloutRow.id == rollout.id, RolloutRow.status == RolloutStatus.ACTIVE.value)
                 .values(status=status.value, ended_by=actor.username, ended_at=now, end_reason=why[:2000])
-            ).rowcount
+            ).rowcount  # type: ignore[attr-defined]
             if moved != 1:
                 return None
             row = db.get(RolloutRow, rollout.id, populate_existing=True)
