@@ -228,7 +228,7 @@ class RolloutService:
         text = validate_comment(reason, "reason")
         with UnitOfWork(self.ctx, write=False) as uow:
             env = queries.environment_by_name(uow.session, environment)
-            tier, env_name = Tier(env.tier), env.name
+            tier, env_name, env_id = Tier(env.tier), env.name, env.id
         where = f"{env_name}/{pipeline}"
         authz.check(
             self.ctx,
@@ -242,7 +242,7 @@ class RolloutService:
         request_id = self._signed_off_request(actor, kind, env_name, pipeline, version, where)
         with UnitOfWork(self.ctx) as uow:
             db, now = uow.session, self.ctx.clock.now()
-            env_row = queries.lock_environment(db, env.id)
+            env_row = queries.lock_environment(db, env_id)
             pipeline_row, version_row = queries.version_rows(db, pipeline, version)
             pointer = queries.pointer(db, env_row.id, pipeline_row.id)
             if pointer is None:
