@@ -38,6 +38,10 @@ COMMANDS: dict[str, Entry] = {
         "audit:audit",
         "Verify, checkpoint and export the tamper-evident audit log.",
     ),
+    "canary": Entry(
+        "rollouts:canary_group",
+        "A challenger answers a share of traffic, sticky by key; rolled back by itself on an SLA breach.",
+    ),
     "compare": Entry(
         "compare:compare_command",
         "Score VERSION of PIPELINE and the version serving in ENVIRONMENT on the same rows; audited.",
@@ -109,6 +113,10 @@ COMMANDS: dict[str, Entry] = {
     "serve": Entry(
         "serve:serve_command",
         "Answer POST /v1/ENV/PIPELINE/predict with what the ledger says serves; OpenAPI at /docs.",
+    ),
+    "shadow": Entry(
+        "rollouts:shadow_group",
+        "A challenger scores the same requests as the champion; its answers are logged, never returned.",
     ),
     "sla": Entry(
         "sla:sla_group",
