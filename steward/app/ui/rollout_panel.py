@@ -75,10 +75,15 @@ def _start_form(steward: Steward, actor: Actor, deployment: Deployment) -> None:
         )
         version = st.selectbox("Challenger version", others, key=f"{key}_version")
         share = st.slider(
-            "Canary share of traffic", MIN_SHARE, MAX_SHARE, 0.1, 0.01, key=f"{key}_share",
+            "Canary share of traffic",
+            MIN_SHARE,
+            MAX_SHARE,
+            0.1,
+            0.01,
+            key=f"{key}_share",
             help="Used by a canary only; callers are kept on one version by their routing key.",
         )
-        minutes = st.number_input("Minutes before it ends by itself", 1, MAX_MINUTES, 60, key=f"{key}_minutes")
+        minutes = st.number_input("Minutes before it ends", 1, MAX_MINUTES, 60, key=f"{key}_minutes")
         reason = st.text_input("Reason", key=f"{key}_reason")
         if st.form_submit_button("Start"):
             attempt(
