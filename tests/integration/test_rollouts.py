@@ -132,7 +132,9 @@ def test_a_healthy_canary_keeps_running(world):
 
 def test_a_canary_needs_the_versions_sign_offs_where_the_environment_asks_for_them(world):
     s, rollouts = world.steward, RolloutService(world.steward.ctx)
-    first = s.promotions.request(world["dana"], "toy", 1, "Test", "checks")  # v1 serves Dev (fixture) and Test
+    first = s.promotions.request(
+        world["dana"], "toy", 1, "Test", "checks"
+    )  # v1 serves Dev (fixture) and Test
     s.promotions.approve(world["sam"], first.id, "fine")
     s.promotions.execute(world["otto"], first.id)
     s.promotions.request(world["dana"], "toy", 2, "Dev", "next")

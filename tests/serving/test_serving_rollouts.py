@@ -67,7 +67,9 @@ def test_shadow_answers_only_from_the_champion_and_both_outputs_are_logged(world
     ids = [f"shadow-{i}" for i in range(30)]
     with serving(s, tmp_path) as service, service.client(world.key) as client:
         answers = [
-            client.post("/v1/Dev/toy/predict", json={**RECORD, "amount": 10.0 * i}, headers={"X-Request-ID": rid})
+            client.post(
+                "/v1/Dev/toy/predict", json={**RECORD, "amount": 10.0 * i}, headers={"X-Request-ID": rid}
+            )
             for i, rid in enumerate(ids)
         ]
         assert {(a.status_code, a.json()["version"]) for a in answers} == {(200, 1)}
@@ -78,8 +80,11 @@ def test_shadow_answers_only_from_the_champion_and_both_outputs_are_logged(world
         assert logged
         shadows = rows(s, ShadowPredictionRow, ShadowPredictionRow.rollout_id == shadow.id)
         served = eventually(
-            lambda: (found := rows(s, PredictionRow, PredictionRow.request_id.in_(ids))) and len(found) == 30
-            and found,
+            lambda: (
+                (found := rows(s, PredictionRow, PredictionRow.request_id.in_(ids)))
+                and len(found) == 30
+                and found
+            ),
             "30 champion rows",
         )
         assert {r.version_id for r in served} == {v1}  # the log holds what callers received
@@ -152,7 +157,9 @@ def test_a_canary_breaching_the_error_rate_is_rolled_back_automatically(world, t
         ]
         assert {(a.status_code, a.json()["version"]) for a in after} == {(200, 1)}
     event = next(e for e in s.audit.recent(20) if e.action == "rollout.rolled_back")
-    assert event.actor == "system:serving" and event.outcome.value == "failed" and event.object_id == "Dev/toy"
+    assert (
+        event.actor == "system:serving" and event.outcome.value == "failed" and event.object_id == "Dev/toy"
+    )
     assert any(a.kind == CANARY_ROLLBACK_KIND for a in s.alerts.list())
     failed = rows(s, PredictionRow, PredictionRow.status == "error")
     assert failed and {r.version_id for r in failed} == {rolled.challenger_version_id}
