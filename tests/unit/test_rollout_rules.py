@@ -35,7 +35,7 @@ def test_plans_are_checked_with_one_line_each():
     assert validated_plan(RolloutKind.CANARY, 0.2, 5) == (0.2, 5.0)
     with pytest.raises(InvalidInput, match="needs a share"):
         validated_plan(RolloutKind.CANARY, None, 5)
-    with pytest.raises(InvalidInput, match="between 0.01 and 0.5"):
+    with pytest.raises(InvalidInput, match=r"between 0\.01 and 0\.5"):
         validated_plan(RolloutKind.CANARY, 0.9, 5)
     with pytest.raises(InvalidInput, match="takes no share"):
         validated_plan(RolloutKind.SHADOW, 0.1, 5)
