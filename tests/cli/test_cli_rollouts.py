@@ -34,7 +34,9 @@ def run(*args: str):
 
 
 def test_shadow_start_status_end_and_canary_refusals(deployed):
-    result = run("shadow", "start", "toy", "2", "Dev", "--minutes", "30", "--reason", "compare", "--as", "dana")
+    result = run(
+        "shadow", "start", "toy", "2", "Dev", "--minutes", "30", "--reason", "compare", "--as", "dana"
+    )
     assert result.exit_code == 0, result.output
     assert "rollout #1 started: shadow of v2 beside v1 in Dev" in result.output
     status = run("shadow", "status", "Dev", "toy")
