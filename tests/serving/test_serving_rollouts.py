@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from types import SimpleNamespace
 
@@ -29,8 +30,26 @@ from steward.core.services.api_keys import ApiKeyService
 from steward.core.services.rollouts import RolloutService
 from steward.core.services.sla import SlaService
 from steward.core.services.uow import UnitOfWork
+from steward.core.steward import Steward
+from testkit import make_settings, reset_database
 
 RECORD = {"amount": 120.0, "colour": "red"}
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def live_steward(request, tmp_path, sqlite_template):
+    """A migrated Steward on the system clock (the server uses it too), on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        target = tmp_path / "steward.db"
+        shutil.copyfile(sqlite_template, target)
+        url = f"sqlite:///{target}"
+    else:
+        url = request.getfixturevalue("postgres_database")
+        reset_database(url)
+    instance = Steward(make_settings(tmp_path, url))
+    instance.upgrade_database()
+    yield instance
+    instance.close()
 
 
 @pytest.fixture
