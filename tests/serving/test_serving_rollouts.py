@@ -20,7 +20,7 @@ from types import SimpleNamespace
 import pytest
 from servingkit import serving
 from sqlalchemy import select
-from test_promotions_support import TOY_SPEC, build_world, toy_frame
+from test_promotions_support import TOY_SPEC, build_world, toy_frame, train_versions
 
 from steward.core.adapters.db.models import PredictionRow, ShadowPredictionRow
 from steward.core.domain.alert_rules import CANARY_ROLLBACK_KIND
@@ -200,3 +200,28 @@ def test_canary_routing_is_sticky_by_key_and_takes_its_share(world, tmp_path):
     assert all(len(versions) == 1 for versions in seen.values())  # sticky: one key, one version
     share = sum(versions == {2} for versions in seen.values()) / len(keys)
     assert 0.2 <= share <= 0.4, share  # 0.3 asked; binomial sd over 200 keys is 0.032
+
+
+def test_a_canary_breaching_the_latency_target_is_rolled_back_automatically(world, tmp_path):
+    """A heavier challenger (a 600-tree forest against a logistic regression) is really slower."""
+    s = world.steward
+    rollouts = RolloutService(s.ctx)
+    heavy = 'estimator = "RandomForestClassifier"\nparams = { n_estimators = 600, random_state = 0 }'
+    [slow] = train_versions(s, world["dana"], 1, model=heavy)
+    SlaService(s.ctx).set(world["otto"], "Dev", "toy", SlaTargets(p95_ms=8))
+    canary = rollouts.start(
+        world["dana"], RolloutKind.CANARY, "Dev", "toy", slow.number, minutes=30, share=0.5
+    )
+    with serving(s, tmp_path) as service, service.client(world.key) as client:
+        for i in range(400):
+            answer = client.post("/v1/Dev/toy/predict", json=RECORD, headers={"X-Routing-Key": f"caller-{i}"})
+            assert answer.status_code == 200  # slow, not failing
+            if rollouts.get(canary.id).status is not RolloutStatus.ACTIVE:
+                break
+        rolled = eventually(
+            lambda: (r := rollouts.get(canary.id)).status is RolloutStatus.ROLLED_BACK and r, "a rollback"
+        )
+    assert "p95 latency" in rolled.end_reason and "above the 8 ms target" in rolled.end_reason
+    watch = rollouts.watch(canary.id)
+    assert watch.champion.p95_ms is not None and watch.challenger.p95_ms is not None
+    assert watch.challenger.p95_ms > watch.champion.p95_ms
