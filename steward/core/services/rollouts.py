@@ -254,6 +254,7 @@ class RolloutService:
                     RolloutRow.environment_id == env_row.id,
                     RolloutRow.pipeline_id == pipeline_row.id,
                     RolloutRow.status == RolloutStatus.ACTIVE.value,
+                    RolloutRow.ends_at > now,  # one past its time is over even before a supervisor closes it
                 )
             )
             if busy is not None:
