@@ -24,10 +24,10 @@ import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
-from sqlalchemy import insert, literal, select
+from sqlalchemy import Table, insert, literal, select
 from sqlalchemy.orm import Session
 
 from steward.core.adapters.db.log_reads import LoggedRow
@@ -278,7 +278,7 @@ def copy_windows(session: Session, run_id: str, windows: Sequence[WindowState]) 
     for window in windows:
         assert window.previous_id is not None and window.old_position is not None
         by_shift.setdefault(window.position - window.old_position, []).append(window.previous_id)
-    table = DriftWindowRow.__table__
+    table = cast(Table, DriftWindowRow.__table__)
     for shift, ids in by_shift.items():
         source = select(
             literal(run_id),
