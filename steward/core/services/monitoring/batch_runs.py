@@ -97,6 +97,7 @@ class _Outcome:
     copies: builtins.list[WindowState] = field(default_factory=list)  # windows kept as the last run left them
     mark: LogMark = field(default_factory=LogMark)
     labels_sha256: str = ""
+    log_rows_read: int = 0  # the deployment's log rows this run read (those logged since the last run)
 
     def fail(self, error: str, *, trace: str = "", changed: bool = False) -> None:
         self.status, self.error, self.trace = "failed", error, trace
@@ -303,10 +304,12 @@ class BatchRuns(Monitors):
             if mark.gaps:
                 late = rows_in_gaps(db, deployment, [(low, high) for low, high, _ in mark.gaps])
                 self._fold(folder, late.rows)
+                outcome.log_rows_read += len(late.rows)
                 mark = mark.advance(late.ids, now)
             while True:
                 chunk = rows_after(db, deployment, mark.last_id, CHUNK_ROWS)
                 self._fold(folder, chunk.rows)
+                outcome.log_rows_read += len(chunk.rows)
                 mark = mark.advance(chunk.ids, now)
                 if len(chunk.ids) < CHUNK_ROWS:
                     break
@@ -536,6 +539,8 @@ class BatchRuns(Monitors):
                     "rows_in": outcome.rows_in,
                     "rejected": outcome.rejected,
                     "windows": len(results) + len(copies),
+                    "windows_judged": len(results),
+                    "log_rows_read": outcome.log_rows_read,
                     "status": outcome.status,
                 },
             )
