@@ -108,7 +108,7 @@ def test_a_run_with_nothing_new_reads_no_log_rows(steward, halves):
     assert after["log_rows_read"] == 0 and after["windows_judged"] == 0 and after["rows"] == 0
     reads = [s for s in cost.sql if "FROM predictions" in s and s.lstrip().upper().startswith("SELECT")]
     # Every read of the log is bounded: above the mark (by primary key) or the set-based id lookup.
-    assert reads and all("predictions.id >" in s or "wanted" in s for s in reads), cost
+    assert reads and all("predictions.id >" in s or "json_each" in s or "unnest" in s for s in reads), cost
     assert [w.verdict for w in _windows(steward, again.id)] == ["drift"] * 12
 
 
@@ -159,10 +159,11 @@ def test_a_row_that_commits_late_below_the_mark_is_read_by_the_next_run(steward,
             .order_by(BatchRunRow.started_at.desc())
             .limit(1)
         ).scalar_one()
-        assert [g[:2] for g in json.loads(row)] == [[hidden["id"], hidden["id"]]]
+        # (PostgreSQL also keeps ids its ON CONFLICT insert burned: gaps that never fill, dropped later.)
+        assert any(low <= hidden["id"] <= high for low, high, _ in json.loads(row))
         columns = ", ".join(hidden.keys())
         connection.execute(
-            text(f"INSERT INTO predictions ({columns}) VALUES ({', '.join(':' + k for k in hidden.keys())})"),
+            text(f"INSERT INTO predictions ({columns}) VALUES ({', '.join(':' + k for k in hidden)})"),
             dict(hidden),
         )
     late = steward.monitoring.run(dana, first.id)

@@ -109,15 +109,15 @@ def ids_written_by(session: Session, source: str, after_id: int) -> list[int]:
     )
 
 
+# ``IN (SELECT ...)`` keeps the planner on the unique (pipeline, environment, request) index: one
+# probe per wanted id (a plain join with ``json_each`` made SQLite scan the deployment's rows).
 _SQLITE_ANSWERED = text(
-    "SELECT p.request_id FROM json_each(:ids) AS wanted "
-    "JOIN predictions AS p ON p.pipeline_id = :pipeline AND p.environment_id = :environment "
-    "AND p.request_id = wanted.value"
+    "SELECT request_id FROM predictions WHERE pipeline_id = :pipeline AND environment_id = :environment "
+    "AND request_id IN (SELECT value FROM json_each(:ids))"
 )
 _PG_ANSWERED = text(
-    "SELECT p.request_id FROM unnest(CAST(:ids AS text[])) AS wanted(value) "
-    "JOIN predictions AS p ON p.pipeline_id = :pipeline AND p.environment_id = :environment "
-    "AND p.request_id = wanted.value"
+    "SELECT request_id FROM predictions WHERE pipeline_id = :pipeline AND environment_id = :environment "
+    "AND request_id IN (SELECT value FROM unnest(CAST(:ids AS text[])) AS wanted(value))"
 )
 
 
