@@ -103,8 +103,8 @@ class Log:
             ]
             connection.executemany(
                 "INSERT INTO predictions (pipeline_id, environment_id, version_id, request_id, source, "
-                "event_time, scored_at, features_json, prediction, output_json, latency_ms, status, fallback) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "event_time, scored_at, features_json, prediction, output_json, latency_ms, status, "
+                "fallback) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 batch,
             )
             connection.commit()
