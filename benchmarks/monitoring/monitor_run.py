@@ -199,7 +199,8 @@ def section(results: dict[str, Any]) -> str:
         "",
         f"Target: nothing new on the largest log ({idle[-1]['log_rows']:,} rows) within 2x of the smallest: "
         f"{ratio:.2f}x, {'met' if ratio <= 2 else 'missed'}. "
-        "A run with nothing new copies its windows inside the database, so it grows with the size of the stored window profiles (each capped at 100,000 "
+        "A run with nothing new copies its windows inside the database, so it grows with the size "
+        "of the stored window profiles (each capped at 100,000 "
         "points per column), not with the rows. Peak memory is one read chunk (50,000 log rows) plus "
         "the profiles of the windows the new rows touch; here every new row lands in one of 12 windows "
         "whose profiles still grow towards that cap, which is most of the rise from 10k to 100k.",
