@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from steward.core.adapters.db.bulk import append_predictions
+from steward.core.adapters.db.log_reads import answered
 from steward.core.adapters.db.models import EnvironmentRow, PipelineRow, PipelineVersionRow, PredictionRow
 from steward.core.domain.predictions import PredictionLogSummary
 from steward.core.errors import InvalidInput, NotFound
@@ -33,7 +34,6 @@ from steward.core.services.uow import UnitOfWork
 REQUEST_ID = "__steward_request_id"
 EVENT_TIME = "__steward_event_time"
 PREDICTED_LABEL = "__steward_label"
-_LOOKUP_CHUNK = 500
 
 
 def request_ids(values: pd.Series) -> pd.Series:
@@ -151,23 +151,11 @@ class PredictionLog:
         return pipeline_id, environment_id
 
     def known(self, pipeline: str, environment: str, request_ids: Iterable[str]) -> set[str]:
-        """Which of these requests the deployment has answered already."""
+        """Which of these requests the deployment has answered already (one set-based statement)."""
         wanted = list(dict.fromkeys(request_ids))
-        found: set[str] = set()
         with UnitOfWork(self.ctx, write=False) as uow:
             pipeline_id, environment_id = self._ids(uow.session, pipeline, environment)
-            for first in range(0, len(wanted), _LOOKUP_CHUNK):
-                chunk = wanted[first : first + _LOOKUP_CHUNK]
-                found.update(
-                    uow.session.scalars(
-                        select(PredictionRow.request_id).where(
-                            PredictionRow.pipeline_id == pipeline_id,
-                            PredictionRow.environment_id == environment_id,
-                            PredictionRow.request_id.in_(chunk),
-                        )
-                    )
-                )
-        return found
+            return answered(uow.session, pipeline_id, environment_id, wanted)
 
     def append(
         self,

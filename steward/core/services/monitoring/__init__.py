@@ -9,7 +9,8 @@ training time, so the training set is never reloaded).
 The room, one module per concept: ``monitors`` (what to watch, which are
 due), ``batch_runs`` (a run: score, log, judge, record), ``views`` (runs,
 windows, overlays, roll-ups and the Drift page's read), ``windows`` (how a
-log is cut; pure). ``MonitoringService`` is the front door
+log is cut; pure), ``incremental`` (windows carried from run to run, so a
+run reads only the log rows logged since the last one). ``MonitoringService`` is the front door
 (``steward.monitoring``).
 """
 

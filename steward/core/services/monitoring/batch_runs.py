@@ -15,10 +15,12 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
+from steward.core.adapters.db.log_reads import Deployment, LoggedRow, ids_written_by, rows_after, rows_in_gaps
 from steward.core.adapters.db.mappers.monitoring import to_run
 from steward.core.adapters.db.models import BatchRunRow, DriftWindowRow, PipelineRow
 from steward.core.domain.accounts import Actor
 from steward.core.domain.audit import Outcome
+from steward.core.domain.log_mark import LogMark
 from steward.core.domain.monitoring import (
     BatchRun,
     Monitor,
@@ -30,20 +32,30 @@ from steward.core.domain.monitoring import (
 from steward.core.domain.permissions import Action
 from steward.core.domain.registry import PipelineVersion
 from steward.core.drift.performance import realised_performance
-from steward.core.drift.profile import build_profile
+from steward.core.drift.profile import Profile
 from steward.core.drift.report import DriftOptions, compare
 from steward.core.errors import IntegrityError, InvalidInput, NotFound, StewardError
 from steward.core.pipelines.schema import InputSchema
 from steward.core.pipelines.sources import SqlSource
 from steward.core.services import authz
 from steward.core.services.environments import EnvironmentService
+from steward.core.services.monitoring.incremental import (
+    CHUNK_ROWS,
+    WindowFolder,
+    WindowState,
+    copy_windows,
+    labels_digest,
+    load_prior,
+    log_frame,
+)
 from steward.core.services.monitoring.monitors import Monitors
 from steward.core.services.monitoring.rejects import RowSplit, split_rows
-from steward.core.services.monitoring.windows import Window, cut_windows, event_times, report_dict
+from steward.core.services.monitoring.windows import event_times, report_dict
 from steward.core.services.predictions import (
     EVENT_TIME,
     PREDICTED_LABEL,
     REQUEST_ID,
+    PredictionLog,
     ScoredBatch,
     request_ids,
 )
@@ -53,7 +65,9 @@ from steward.core.services.uow import UnitOfWork
 
 @dataclass(frozen=True)
 class _WindowResult:
-    window: Window
+    """A window judged again in this run (it gained rows, or its labels changed)."""
+
+    state: WindowState
     report: dict[str, Any]
     verdict: str
     reason: str
@@ -61,6 +75,7 @@ class _WindowResult:
     quality: int
     performance: dict[str, Any] | None
     profile: bytes
+    outputs: bytes | None
 
 
 @dataclass
@@ -79,6 +94,10 @@ class _Outcome:
     version: PipelineVersion | None = None
     batch: ScoredBatch | None = None
     results: builtins.list[_WindowResult] = field(default_factory=list)
+    copies: builtins.list[WindowState] = field(default_factory=list)  # windows kept as the last run left them
+    mark: LogMark = field(default_factory=LogMark)
+    labels_sha256: str = ""
+    log_rows_read: int = 0  # the deployment's log rows this run read (those logged since the last run)
 
     def fail(self, error: str, *, trace: str = "", changed: bool = False) -> None:
         self.status, self.error, self.trace = "failed", error, trace
@@ -185,19 +204,14 @@ class BatchRuns(Monitors):
         too_many = too_many_rejected(len(frame) - answered_before, split.rejected, monitor.max_rejected_share)
         if too_many:
             raise InvalidInput(too_many)
-        logged = self.log.frame(monitor.pipeline_name, monitor.environment, version.id, PREDICTION_COLUMN)
-        if len(batch):
-            new = batch.frame(PREDICTION_COLUMN)
-            logged = pd.concat([logged, new], ignore_index=True) if len(logged) else new
-            logged = logged.sort_values(EVENT_TIME, kind="stable", ignore_index=True)
-        outcome.results = self._evaluate(monitor, version, logged)
+        self._evaluate(monitor, version, batch, outcome)
         outcome.batch = batch
         words = f"{len(batch)} new prediction(s) logged" + (
             f" ({answered_before} answered before)" if answered_before else ""
         )
         if split.rejected:
             words += f", {split.rejected} row(s) rejected by the schema"
-        outcome.detail = f"{words}; {self._summary(outcome.results)}"
+        outcome.detail = f"{words}; {self._summary(outcome)}"
         outcome.status = run_status(outcome.rows_in, split.rejected)
 
     def _score_new(
@@ -255,39 +269,93 @@ class BatchRuns(Monitors):
         )
 
     def _evaluate(
-        self, monitor: Monitor, version: PipelineVersion, logged: pd.DataFrame
-    ) -> builtins.list[_WindowResult]:
-        if logged.empty:  # a version deployed after the last batch: nothing of its own to judge yet
-            return []
+        self, monitor: Monitor, version: PipelineVersion, batch: ScoredBatch, outcome: _Outcome
+    ) -> None:
+        """Fold the log rows logged since the last run, and this batch, into the windows; judge what changed.
+
+        Reads the log above the monitor's mark in chunks (memory bounded by
+        ``CHUNK_ROWS``); windows that gained no rows (and whose labels did
+        not change) are copied from the last run untouched.
+        """
         reference = self.pipelines.reference_profile(version.id)
         labels = self._labels(monitor)
-        options = DriftOptions(mode=monitor.mode)  # type: ignore[arg-type]
-        bookkeeping = [c for c in (REQUEST_ID, EVENT_TIME, PREDICTED_LABEL) if c in logged.columns]
+        outcome.labels_sha256 = labels_digest(labels)
         rule = parse_window(monitor.window, monitor.time_column)
-        results = []
-        for window in cut_windows(logged, rule, EVENT_TIME if rule.period else None):
-            inputs = window.frame.drop(columns=bookkeeping)
-            report = compare(reference, inputs, options)
-            profile = build_profile(inputs, schema=reference.schema, max_points=reference.max_points)
-            performance = None
-            if labels is not None:
-                performance = self._performance(monitor, version, window, labels)
-            stored = report_dict(report)
-            results.append(
-                _WindowResult(
-                    window=window,
-                    report=stored,
-                    verdict=report.verdict.status,
-                    reason=report.verdict.reason,
-                    prediction_verdict=report.prediction_verdict.status
-                    if report.prediction_verdict
-                    else None,
-                    quality=len(report.quality),
-                    performance=performance,
-                    profile=profile.to_bytes(),
-                )
+        with UnitOfWork(self.ctx, write=False) as uow:
+            db = uow.session
+            prior = load_prior(db, monitor.id, version.id)
+            pipeline_id, environment_id = PredictionLog._ids(db, monitor.pipeline_name, monitor.environment)
+
+            def load(window_id: int) -> tuple[bytes, bytes | None]:
+                row = db.get(DriftWindowRow, window_id)
+                assert row is not None
+                return row.profile, row.outputs
+
+            folder = WindowFolder(
+                rule,
+                reference,
+                prior,
+                load,
+                prediction_column=PREDICTION_COLUMN,
+                keep_outputs=labels is not None,
             )
-        return results
+            deployment = Deployment(pipeline_id, environment_id, version.id)
+            mark, now = prior.mark, self.ctx.clock.now()
+            if mark.gaps:
+                late = rows_in_gaps(db, deployment, [(low, high) for low, high, _ in mark.gaps])
+                self._fold(folder, late.rows)
+                outcome.log_rows_read += len(late.rows)
+                mark = mark.advance(late.ids, now)
+            while True:
+                chunk = rows_after(db, deployment, mark.last_id, CHUNK_ROWS)
+                self._fold(folder, chunk.rows)
+                outcome.log_rows_read += len(chunk.rows)
+                mark = mark.advance(chunk.ids, now)
+                if len(chunk.ids) < CHUNK_ROWS:
+                    break
+            if len(batch):
+                folder.add(batch.frame(PREDICTION_COLUMN).sort_values(EVENT_TIME, kind="stable"))
+            outcome.mark = mark
+            relabelled = labels is not None and outcome.labels_sha256 != prior.labels_sha256
+            options = DriftOptions(mode=monitor.mode)  # type: ignore[arg-type]
+            for state in folder.ordered():
+                if not state.touched and not relabelled:
+                    outcome.copies.append(state)
+                    continue
+                folder.ensure_loaded(state)
+                outcome.results.append(self._judge(monitor, version, reference, options, state, labels))
+
+    @staticmethod
+    def _fold(folder: WindowFolder, rows: builtins.list[LoggedRow]) -> None:
+        if rows:
+            folder.add(log_frame(rows, PREDICTION_COLUMN).sort_values(EVENT_TIME, kind="stable"))
+
+    def _judge(
+        self,
+        monitor: Monitor,
+        version: PipelineVersion,
+        reference: Profile,
+        options: DriftOptions,
+        state: WindowState,
+        labels: pd.DataFrame | None,
+    ) -> _WindowResult:
+        """One window's verdicts from its merged profile (no raw row is read again)."""
+        assert state.profile is not None
+        report = compare(reference, state.profile, options)
+        performance = None
+        if labels is not None and state.outputs is not None:
+            performance = self._performance(monitor, version, state.outputs.frame(PREDICTION_COLUMN), labels)
+        return _WindowResult(
+            state=state,
+            report=report_dict(report),
+            verdict=report.verdict.status,
+            reason=report.verdict.reason,
+            prediction_verdict=report.prediction_verdict.status if report.prediction_verdict else None,
+            quality=len(report.quality),
+            performance=performance,
+            profile=state.profile.to_bytes(),
+            outputs=state.outputs.to_bytes() if state.outputs is not None else None,
+        )
 
     def _labels(self, monitor: Monitor) -> pd.DataFrame | None:
         """Delayed labels, from a registered file or a query on a configured database, read at run time."""
@@ -318,12 +386,11 @@ class BatchRuns(Monitors):
         self,
         monitor: Monitor,
         version: PipelineVersion,
-        window: Window,
+        frame: pd.DataFrame,
         labels: pd.DataFrame,
     ) -> dict[str, Any]:
         """Realised metrics of one window: its logged predictions joined with the labels on the request id."""
         assert monitor.id_column and monitor.label_column
-        frame = window.frame
         classification = version.task == "classification"
         predicted = PREDICTED_LABEL if classification and PREDICTED_LABEL in frame else PREDICTION_COLUMN
         predictions = pd.DataFrame(
@@ -353,17 +420,23 @@ class BatchRuns(Monitors):
         return report.windows[0].to_dict() | {"baseline": baseline}
 
     @staticmethod
-    def _summary(results: builtins.list[_WindowResult]) -> str:
-        if not results:
-            return "the serving version has answered no requests here yet: no window to judge"
-        drifted = [r.window.label for r in results if r.verdict == "drift"]
-        degraded = [
-            r.window.label for r in results if r.performance and r.performance.get("status") == "degraded"
+    def _summary(outcome: _Outcome) -> str:
+        judged = [
+            (r.state, r.verdict, r.performance.get("status") if r.performance else None)
+            for r in outcome.results
         ]
+        kept = [(w, w.verdict, w.performance_status) for w in outcome.copies]
+        windows = sorted(judged + kept, key=lambda item: item[0].position)
+        if not windows:
+            return "the serving version has answered no requests here yet: no window to judge"
+        drifted = [w.label for w, verdict, _ in windows if verdict == "drift"]
+        degraded = [w.label for w, _, status in windows if status == "degraded"]
         parts = [
-            f"{len(results)} window(s); drift in {len(drifted)}"
+            f"{len(windows)} window(s); drift in {len(drifted)}"
             + (f" ({', '.join(drifted[:6])}" + ("..." if len(drifted) > 6 else "") + ")" if drifted else "")
         ]
+        if outcome.copies:
+            parts.append(f"{len(outcome.results)} judged again, {len(outcome.copies)} unchanged")
         if degraded:
             parts.append(f"performance degraded in {len(degraded)}")
         return "; ".join(parts)
@@ -382,6 +455,7 @@ class BatchRuns(Monitors):
         failed = outcome.status == "failed"
         batch = None if failed else outcome.batch
         results = [] if failed else outcome.results
+        copies = [] if failed else outcome.copies
         version = outcome.version
         rows = len(batch) if batch is not None else 0
         with UnitOfWork(self.ctx) as uow:
@@ -411,22 +485,28 @@ class BatchRuns(Monitors):
             row.rejected_sample = json.dumps([r.to_dict() for r in outcome.sample]) if outcome.sample else ""
             row.error, row.traceback = outcome.error[:4000], outcome.trace[:20000]
             row.dataset_changed = outcome.changed
-            row.windows = len(results)
+            row.windows = len(results) + len(copies)
+            if not failed:  # a failed run keeps mark 0: it is never the state the next run starts from
+                own = ids_written_by(uow.session, f"batch:{run_id}", outcome.mark.last_id) if rows else []
+                mark = outcome.mark.advance(own, self.ctx.clock.now())
+                row.log_mark, row.log_gaps = mark.last_id, mark.gaps_json()
+                row.labels_sha256 = outcome.labels_sha256
             row.detail = detail[:4000]
             row.finished_at = finished
             for result in results:
                 assert version is not None
+                state = result.state
                 uow.session.add(
                     DriftWindowRow(
                         batch_run_id=run_id,
                         pipeline_id=pipeline_row.id,
                         version_id=version.id,
                         environment=monitor.environment,
-                        position=result.window.position,
-                        label=result.window.label,
-                        window_start=result.window.start,
-                        window_end=result.window.end,
-                        rows=len(result.window.frame),
+                        position=state.position,
+                        label=state.label,
+                        window_start=state.start,
+                        window_end=state.end,
+                        rows=state.rows,
                         verdict=result.verdict,
                         reason=result.reason[:4000],
                         prediction_verdict=result.prediction_verdict,
@@ -437,9 +517,11 @@ class BatchRuns(Monitors):
                         if result.performance
                         else None,
                         profile=result.profile,
+                        outputs=result.outputs,
                         created_at=finished,
                     )
                 )
+            copy_windows(uow.session, run_id, copies)
             uow.record(
                 actor,
                 "batch.run",
@@ -456,7 +538,9 @@ class BatchRuns(Monitors):
                     "rows": rows,
                     "rows_in": outcome.rows_in,
                     "rejected": outcome.rejected,
-                    "windows": len(results),
+                    "windows": len(results) + len(copies),
+                    "windows_judged": len(results),
+                    "log_rows_read": outcome.log_rows_read,
                     "status": outcome.status,
                 },
             )

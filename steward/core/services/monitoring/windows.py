@@ -58,6 +58,47 @@ def cut_windows(frame: pd.DataFrame, rule: WindowRule, time_column: str | None) 
         yield Window(position, label, start, end, part)
 
 
+@dataclass(frozen=True)
+class Piece:
+    """New rows of one window: ``key`` names the window across runs (its position, or its period)."""
+
+    key: str
+    label: str
+    start: datetime | None
+    end: datetime | None
+    frame: pd.DataFrame
+    first_row: int = 0  # row windows: rows the window held before this piece
+
+
+def rows_label(position: int, size: int, rows: int) -> str:
+    first = position * size
+    return f"rows {first + 1}-{first + rows}"
+
+
+def cut_pieces(
+    frame: pd.DataFrame, rule: WindowRule, time_column: str | None, *, rows_in_log: int = 0
+) -> Iterator[Piece]:
+    """New rows (in arrival order) cut into the windows they belong to, given what the log held before.
+
+    Row windows count rows in arrival order, so new rows fill the last window
+    first (``rows_in_log`` rows came before them); calendar windows are keyed
+    by their period. Cutting a log in one go or in any number of pieces gives
+    the same windows with the same rows, which is what lets a run read only
+    the rows logged since the last run.
+    """
+    if rule.rows:
+        size = rule.rows
+        taken = 0
+        while taken < len(frame):
+            position, held = divmod(rows_in_log + taken, size)
+            part = frame.iloc[taken : taken + size - held]
+            yield Piece(str(position), rows_label(position, size, held + len(part)), None, None, part, held)
+            taken += len(part)
+        return
+    for window in cut_windows(frame, rule, time_column):
+        yield Piece(window.label, window.label, window.start, window.end, window.frame)
+
+
 def _finite(value: Any) -> Any:
     return None if isinstance(value, float) and not math.isfinite(value) else value
 

@@ -9,6 +9,7 @@ from sqlalchemy import (
     Boolean,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -53,6 +54,7 @@ class BatchRunRow(Base):
     """One run of a batch pipeline on production data: did it finish, and on what."""
 
     __tablename__ = "batch_runs"
+    __table_args__ = (Index("ix_batch_runs_monitor_started", "monitor_id", "started_at"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     monitor_id: Mapped[int | None] = mapped_column(ForeignKey("monitors.id", ondelete="SET NULL"), index=True)
@@ -74,6 +76,11 @@ class BatchRunRow(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     finished_at: Mapped[datetime] = mapped_column(UTCDateTime())
     actor: Mapped[str] = mapped_column(String(200))
+    # How far the run read the prediction log (largest id seen) and the ids below it not seen yet
+    # (JSON [[low, high, first seen], ...]): the next run of the monitor reads from here.
+    log_mark: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    log_gaps: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")
+    labels_sha256: Mapped[str] = mapped_column(String(64), default="", server_default="")
 
 
 class DriftWindowRow(Base):
@@ -99,6 +106,9 @@ class DriftWindowRow(Base):
     report_json: Mapped[str] = mapped_column(Text)
     performance_json: Mapped[str | None] = mapped_column(Text, nullable=True)
     profile: Mapped[bytes] = mapped_column(LargeBinary)
+    # A labelled monitor's window keeps its rows' request ids and answers (zlib JSON), so realised
+    # performance is recomputed when labels change without reading the log again.
+    outputs: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
