@@ -63,6 +63,13 @@ class Monitor:
     created_at: datetime
     created_by: str
     max_rejected_share: float = 0.1  # a run rejecting more than this share of its rows fails
+    paused_at: datetime | None = None  # set while paused (enabled is false): the worker skips it
+    paused_by: str | None = None
+
+    @property
+    def state(self) -> str:
+        """In words, for pages and the CLI."""
+        return "running on schedule" if self.enabled else "paused"
 
     @property
     def labels_source(self) -> str | None:

@@ -36,6 +36,8 @@ class DriftViews(Monitors):
             query = (
                 select(BatchRunRow, PipelineRow.name)
                 .join(PipelineRow, PipelineRow.id == BatchRunRow.pipeline_id)
+                .outerjoin(MonitorRow, MonitorRow.id == BatchRunRow.monitor_id)
+                .where(MonitorRow.removed_at.is_(None))  # a removed monitor's runs leave the pages
                 .order_by(BatchRunRow.started_at.desc())
                 .limit(limit)
             )
@@ -44,15 +46,22 @@ class DriftViews(Monitors):
             return [to_run(row, name) for row, name in uow.session.execute(query).all()]
 
     def windows(
-        self, pipeline: str, environment: str, *, run_id: str | None = None
+        self, pipeline: str, environment: str, *, run_id: str | None = None, monitor_id: int | None = None
     ) -> builtins.list[DriftWindow]:
-        """The windows of the latest successful run (or of ``run_id``), in time order."""
+        """The windows of the latest successful run (of ``monitor_id``'s, or ``run_id``), in time order.
+
+        Without a monitor, the latest run of any monitor of the deployment: two
+        monitors of one deployment on different data keep their own evidence
+        only when the monitor is named.
+        """
         with UnitOfWork(self.ctx, write=False) as uow:
             pipeline_row = uow.session.scalar(select(PipelineRow).where(PipelineRow.name == pipeline))
             if pipeline_row is None:
                 raise NotFound(f"no pipeline named {pipeline[:100]!r}")
             if run_id is None:
-                run_id = uow.session.scalar(_latest_ok_run(pipeline_row.id, environment, BatchRunRow.id))
+                run_id = uow.session.scalar(
+                    _latest_ok_run(pipeline_row.id, environment, BatchRunRow.id, monitor_id=monitor_id)
+                )
             if run_id is None:
                 return []
             rows = uow.session.execute(
@@ -81,7 +90,9 @@ class DriftViews(Monitors):
         data = categorical_overlay(ref_column, cur_column)
         return None if data is None else {"kind": "categorical", **data}
 
-    def rollup(self, pipeline: str, environment: str, period: str) -> builtins.list[DriftRollup]:
+    def rollup(
+        self, pipeline: str, environment: str, period: str, *, monitor_id: int | None = None
+    ) -> builtins.list[DriftRollup]:
         """The latest run's windows merged into longer ones (hour into day into week) and judged again.
 
         Window profiles are mergeable, so a month or a year is judged from the
@@ -92,7 +103,9 @@ class DriftViews(Monitors):
             if pipeline_row is None:
                 raise NotFound(f"no pipeline named {pipeline[:100]!r}")
             run = uow.session.execute(
-                _latest_ok_run(pipeline_row.id, environment, BatchRunRow.id, MonitorRow.window)
+                _latest_ok_run(
+                    pipeline_row.id, environment, BatchRunRow.id, MonitorRow.window, monitor_id=monitor_id
+                )
             ).first()
             if run is None:
                 return []
@@ -188,13 +201,15 @@ class DriftViews(Monitors):
         return sorted(latest.values(), key=lambda run: (run.pipeline_name, run.environment))
 
 
-def _latest_ok_run(pipeline_id: int, environment: str, *columns: Any) -> Select[Any]:
-    """The latest successful run of the pipeline's monitors in ``environment``.
+def _latest_ok_run(
+    pipeline_id: int, environment: str, *columns: Any, monitor_id: int | None = None
+) -> Select[Any]:
+    """The latest successful run of the pipeline's live monitors in ``environment`` (or of one monitor).
 
     Found through the monitor's environment id, not the name stored on the run,
     so history stays in view when an environment is renamed.
     """
-    return (
+    query = (
         select(*columns)
         .join(MonitorRow, MonitorRow.id == BatchRunRow.monitor_id)
         .join(EnvironmentRow, EnvironmentRow.id == MonitorRow.environment_id)
@@ -202,7 +217,9 @@ def _latest_ok_run(pipeline_id: int, environment: str, *columns: Any) -> Select[
             BatchRunRow.pipeline_id == pipeline_id,
             EnvironmentRow.name == environment,
             BatchRunRow.status.in_(("succeeded", "partial")),
+            MonitorRow.removed_at.is_(None),
         )
-        .order_by(BatchRunRow.started_at.desc())
-        .limit(1)
     )
+    if monitor_id is not None:
+        query = query.where(BatchRunRow.monitor_id == monitor_id)
+    return query.order_by(BatchRunRow.started_at.desc()).limit(1)
