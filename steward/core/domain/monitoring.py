@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from steward.core.domain.estimates import PerformanceEstimates
 from steward.core.domain.predictions import PredictionLogSummary
 from steward.core.errors import InvalidInput
 
@@ -265,3 +266,5 @@ class DriftPage:
     environments: tuple[str, ...]
     production_datasets: tuple[str, ...]
     label_datasets: tuple[str, ...]
+    estimates: PerformanceEstimates | None = None  # classifier monitors: CBPE beside realised, per window
+    filtered: str = ""  # the filter the page was opened with, in words ("" when it shows everything)

@@ -61,7 +61,9 @@ class SignalService:
         """Is production data different from training data? The latest window of each monitored deployment."""
         signals = []
         for monitor in self.monitoring.monitors():
-            windows = self.monitoring.windows(monitor.pipeline_name, monitor.environment, monitor_id=monitor.id)
+            windows = self.monitoring.windows(
+                monitor.pipeline_name, monitor.environment, monitor_id=monitor.id
+            )
             if not windows:
                 continue
             last = windows[-1]
@@ -166,7 +168,9 @@ class SignalService:
         infrastructure = _once(self.infrastructure_signals())
         # Deployments, not monitors: two monitors of one deployment on different data are one deployment.
         monitored = {
-            (m.pipeline_name, m.environment) for m in self.monitoring.monitors() if self.monitoring.last_run(m.id)
+            (m.pipeline_name, m.environment)
+            for m in self.monitoring.monitors()
+            if self.monitoring.last_run(m.id)
         }
         return [
             Lamp(

@@ -40,9 +40,7 @@ class MonitorAdmin(Monitors):
     def _change(self, actor: Actor, monitor_id: int, change: str, reason: str) -> Monitor:
         note = validate_label(reason, "the reason", max_length=500, allow_empty=True)
         monitor = self.monitor(monitor_id)  # NotFound for a removed or unknown monitor
-        authz.check(
-            self.ctx, actor, Action.MANAGE_MONITORS, object_type="monitor", object_id=str(monitor_id)
-        )
+        authz.check(self.ctx, actor, Action.MANAGE_MONITORS, object_type="monitor", object_id=str(monitor_id))
         authz.check(
             self.ctx,
             actor,
@@ -75,7 +73,11 @@ class MonitorAdmin(Monitors):
                 object_id=str(monitor_id),
                 before=before,
                 after=_state(row)
-                | {"pipeline": monitor.pipeline_name, "environment": monitor.environment, "dataset": row.dataset},
+                | {
+                    "pipeline": monitor.pipeline_name,
+                    "environment": monitor.environment,
+                    "dataset": row.dataset,
+                },
                 detail=note,
             )
             changed = to_monitor(row, monitor.pipeline_name, monitor.environment)
