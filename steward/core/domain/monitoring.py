@@ -266,5 +266,6 @@ class DriftPage:
     environments: tuple[str, ...]
     production_datasets: tuple[str, ...]
     label_datasets: tuple[str, ...]
+    may_pause: bool = False  # the actor may pause, resume and remove the chosen monitor
     estimates: PerformanceEstimates | None = None  # classifier monitors: CBPE beside realised, per window
     filtered: str = ""  # the filter the page was opened with, in words ("" when it shows everything)

@@ -195,18 +195,19 @@ class DriftViews(Monitors):
         chosen = next((m for m in monitors if m.id == monitor_id), monitors[0] if monitors else None)
         environments = EnvironmentService(self.ctx).list()
         tiers = {env.name: env.tier for env in environments}
-        may_run, last, task, logged, estimates = False, None, None, None, None
+        may_manage = is_allowed(actor.roles, Action.MANAGE_MONITORS)
+        may_run, may_pause, last, task, logged, estimates = False, False, None, None, None, None
         windows: tuple[DriftWindow, ...] = ()
         if chosen is not None:
             tier = tiers.get(chosen.environment)
             may_run = tier is not None and is_allowed(actor.roles, Action.RUN_BATCH, tier)
+            may_pause = may_manage and may_run  # the rule MonitorAdmin enforces
             last = self.last_run(chosen.id)
             windows = tuple(self.windows(chosen.pipeline_name, chosen.environment, monitor_id=chosen.id))
             task = self.pipelines.get(chosen.pipeline_name).task
             logged = self.log.summary(chosen.pipeline_name, chosen.environment)
             if task == "classification":
                 estimates = self.estimates(windows)
-        may_manage = is_allowed(actor.roles, Action.MANAGE_MONITORS)
         return DriftPage(
             monitors=monitors,
             chosen=chosen,
@@ -221,6 +222,7 @@ class DriftViews(Monitors):
             environments=tuple(env.name for env in environments),
             production_datasets=tuple(d.name for d in self.datasets.list(role="production")),
             label_datasets=tuple(d.name for d in self.datasets.list(role="labels")),
+            may_pause=may_pause,
             estimates=estimates,
             filtered=filtered,
         )
