@@ -340,7 +340,7 @@ DEMO_MONITORS = (
         "credit-default",
         "Test",
         "credit/production",
-        "rows:1000",  # six windows, so performance estimated before labels is seen beside the realised
+        "rows:6000",
         None,
         "credit/labels",
         "ID",
