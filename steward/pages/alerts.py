@@ -19,6 +19,7 @@ from steward.app.ui.incidents import render_channels, render_incident, render_ru
 from steward.app.ui.text import md, plain, when
 from steward.core.domain.alerts import Alert
 from steward.core.domain.permissions import Action, is_allowed
+from steward.core.domain.signals import monitors_reporting
 
 ICONS = {"critical": "🔴 critical", "warning": "🟠 warning", "info": "🔵 info"}
 
@@ -100,7 +101,11 @@ else:
     cols = st.columns(3)
     cols[0].metric("Critical signals", sum(s.severity.value == "critical" for s in signals))
     cols[1].metric("Warning signals", sum(s.severity.value == "warning" for s in signals))
-    cols[2].metric("Monitors reporting", len({s.monitor for s in signals}))
+    cols[2].metric(
+        "Monitors reporting",
+        monitors_reporting(signals),
+        help="Each drift monitor, batch pipeline, job or component with a signal counts once",
+    )
     st.dataframe(
         pd.DataFrame(
             [

@@ -6,8 +6,11 @@ import pandas as pd
 import streamlit as st
 
 from steward.app.ui.charts_drift import VERDICT_WORDS, distribution_overlay, verdict_timeline
+from steward.app.ui.charts_estimates import estimate_timeline
 from steward.app.ui.guard import flash, require
 from steward.app.ui.text import md, plain, when
+from steward.core.domain.estimates import ESTIMATE_METRICS, PerformanceEstimates
+from steward.core.domain.metrics import format_metric, metric_label
 from steward.core.domain.monitoring import DriftPage, rejected_csv, rollup_periods
 from steward.core.domain.permissions import Action
 from steward.core.domain.registry import PRIMARY_METRIC
@@ -16,9 +19,67 @@ from steward.core.errors import StewardError
 page = require(Action.VIEW_DRIFT)
 
 
+PERFORMANCE_WORDS = {
+    "ok": "as at training",
+    "degraded": "worse than at training",
+    "insufficient": "too few labels",
+}
+THRESHOLD_ON = {"statistic": "on the statistic", "adjusted_p_value": "on the adjusted p-value"}
+COLUMN_HELP = {
+    "p-value (raw)": "The test's own p-value for this column alone.",
+    "p-value (adjusted)": "Adjusted across all columns (Benjamini-Hochberg) so that many columns do not "
+    "multiply false alarms; the verdict and the window summary use this one.",
+    "Past threshold": "How far the column is past its threshold, comparable across tests: above 1 means it "
+    "drifted, 2 means twice as far as the threshold allows.",
+    "Effect size": "Jensen-Shannon distance between training and production: 0 = identical, 1 = disjoint.",
+}
+
+
 def figure(value: object) -> str:
     """Numbers at three significant figures (p-values span 300 orders of magnitude)."""
     return f"{value:.3g}" if isinstance(value, float) else "-" if value is None else str(value)
+
+
+def in_words(verdict: object) -> str:
+    """A stored verdict (``no_drift``, ``insufficient``...) as the page says it."""
+    return VERDICT_WORDS.get(str(verdict), str(verdict)) if verdict is not None else "-"
+
+
+def show_estimates(estimates: PerformanceEstimates) -> None:
+    """CBPE beside the realised figures, with the error measured where labels joined."""
+    st.subheader("Performance before labels arrive")
+    st.caption(
+        "Estimated from the model's probabilities alone (confidence-based performance estimation, CBPE): "
+        f"{estimates.calibration}. It assumes the relation between inputs and outcome is unchanged, so it is "
+        "shown beside the realised figure once labels join; the gap between them is its measured error."
+    )
+    if estimates.note:
+        st.info(md(estimates.note))
+    if not estimates.windows:
+        return
+    st.plotly_chart(estimate_timeline(estimates), config={"displaylogo": False})
+    rows = []
+    for w in estimates.windows:
+        row: dict[str, object] = {"Window": plain(w.label), "Rows": w.rows, "Labelled": w.labelled}
+        for name in ESTIMATE_METRICS:
+            label, error = metric_label(name), w.error(name)
+            row[f"{label} estimated"] = format_metric(name, w.estimated.get(name))
+            row[f"{label} realised"] = (
+                format_metric(name, (w.realised or {}).get(name)) if w.realised else "-"
+            )
+            row[f"{label} error"] = f"{error:+.3f}" if error is not None else "no labels yet"
+        rows.append(row)
+    st.dataframe(pd.DataFrame(rows), hide_index=True)
+    measured = [
+        f"{metric_label(a.metric)} off by {a.mean_absolute_error:.3f} on average "
+        f"(worst {a.worst_absolute_error:.3f}) over {a.windows} window(s)"
+        for a in estimates.accuracy
+    ]
+    st.caption(
+        ("Measured error: " + "; ".join(measured) + ".")
+        if measured
+        else "No window has labels yet: the error of the estimate is not measured."
+    )
 
 
 steward, actor = page.steward, page.actor
@@ -33,10 +94,12 @@ st.caption(
 
 
 @st.cache_data(ttl=60, show_spinner=False, max_entries=32)
-def read_page(_steward: object, who: object, monitor_id: int | None) -> DriftPage:
+def read_page(
+    _steward: object, who: object, monitor_id: int | None, pipeline: str | None, environment: str | None
+) -> DriftPage:
     """The page's one read, kept a minute per user and choice: picking a window or column reruns the
-    script, and would otherwise read and decode every window again. Cleared after a run or a new monitor."""
-    return monitoring.page(actor, monitor_id)
+    script, and would otherwise read and decode every window again. Cleared after any change."""
+    return monitoring.page(actor, monitor_id, pipeline=pipeline, environment=environment)
 
 
 @st.cache_data(ttl=300, show_spinner=False, max_entries=256)
@@ -45,7 +108,20 @@ def read_overlay(_steward: object, window_id: int, column: str) -> dict[str, Any
     return monitoring.overlay(window_id, column)
 
 
-board = read_page(steward, (actor.username, sorted(actor.roles)), st.session_state.get("drift_monitor"))
+params = st.query_params
+wanted_pipeline, wanted_env = params.get("pipeline"), params.get("environment")
+wanted_monitor = params.get("monitor")
+if "drift_monitor" not in st.session_state and wanted_monitor and wanted_monitor.isdigit():
+    st.session_state["drift_monitor"] = int(wanted_monitor)
+board = read_page(
+    steward,
+    (actor.username, sorted(actor.roles)),
+    st.session_state.get("drift_monitor"),
+    wanted_pipeline,
+    wanted_env,
+)
+if board.filtered:
+    st.caption(md(f"{board.filtered[0].upper()}{board.filtered[1:]}.") + " [Show every monitor](/drift)")
 if board.chosen is None:
     st.info(
         "No monitors yet. A monitor watches a pipeline's deployment in one environment on a production data "
@@ -54,25 +130,39 @@ if board.chosen is None:
     )
 else:
     by_id = {m.id: m for m in board.monitors}
+    if st.session_state.get("drift_monitor") not in by_id:
+        st.session_state["drift_monitor"] = board.chosen.id  # a removed or filtered-out choice
     st.selectbox(
-        "Deployment",
+        "Monitor",
         list(by_id),
-        index=list(by_id).index(board.chosen.id),
         key="drift_monitor",
         format_func=lambda i: (
-            f"{by_id[i].pipeline_name} in {by_id[i].environment} on {by_id[i].dataset} "
-            f"({by_id[i].window} windows, {by_id[i].mode})"
+            f"#{i} {by_id[i].pipeline_name} in {by_id[i].environment} on {by_id[i].dataset} "
+            f"({by_id[i].window} windows, {by_id[i].mode})" + ("" if by_id[i].enabled else " · paused")
         ),
     )
     choice, last = board.chosen, board.last_run
+    if not choice.enabled:
+        st.warning(
+            md(
+                f"Monitor #{choice.id} is paused (by {choice.paused_by or 'someone'}, "
+                f"{when(choice.paused_at)}): "
+                "the worker does not run it and nobody can run it by hand until it is resumed. "
+                "The evidence below is from its last run."
+            )
+        )
     left, right = st.columns([3, 1])
     with right:
-        if board.may_run and st.button(
-            "Run now",
-            key="drift_run",
-            type="primary",
-            help="Score the production rows not answered yet with what serves now, log them, "
-            "and check the prediction log",
+        if (
+            board.may_run
+            and choice.enabled
+            and st.button(
+                "Run now",
+                key="drift_run",
+                type="primary",
+                help="Score the production rows not answered yet with what serves now, log them, "
+                "and check the prediction log",
+            )
         ):
             with st.status("Scoring and comparing...", expanded=False) as status:
                 try:
@@ -102,6 +192,39 @@ else:
                 mime="text/csv",
                 key="drift_rejected",
             )
+    if board.may_pause:
+        with st.expander("Pause, resume or remove this monitor"):
+            reason = st.text_input("Why (kept in the audit log)", key=f"drift_admin_reason_{choice.id}")
+            what = (
+                f"monitor #{choice.id} of {choice.pipeline_name} in {choice.environment} on {choice.dataset}"
+            )
+            a, b = st.columns(2)
+            toggle = "Resume" if not choice.enabled else "Pause"
+            if a.button(f"{toggle} {what}", key="drift_pause"):
+                try:
+                    changed = (monitoring.resume if toggle == "Resume" else monitoring.pause)(
+                        actor, choice.id, reason
+                    )
+                except StewardError as problem:
+                    st.error(md(str(problem)))
+                else:
+                    flash(f"Monitor #{changed.id} {'resumed' if changed.enabled else 'paused'}")
+                    read_page.clear()
+                    st.rerun()
+            sure = b.checkbox(
+                f"Yes, remove {what}: it leaves the pages and the schedule; its runs stay in the audit log",
+                key=f"drift_remove_sure_{choice.id}",
+            )
+            if b.button("Remove", key="drift_remove", disabled=not sure, type="primary"):
+                try:
+                    monitoring.remove(actor, choice.id, reason)
+                except StewardError as problem:
+                    st.error(md(str(problem)))
+                else:
+                    flash(f"Monitor #{choice.id} removed; its history stays in the audit log")
+                    st.session_state.pop("drift_monitor", None)
+                    read_page.clear()
+                    st.rerun()
     windows = list(board.windows)
     if windows:
         drifted = [w for w in windows if w.verdict == "drift"]
@@ -142,7 +265,9 @@ else:
             "no production row is read again.",
         )
         if period:
-            rollups = monitoring.rollup(choice.pipeline_name, choice.environment, period)
+            rollups = monitoring.rollup(
+                choice.pipeline_name, choice.environment, period, monitor_id=choice.id
+            )
             st.dataframe(
                 pd.DataFrame(
                     [
@@ -150,8 +275,8 @@ else:
                             "Window": plain(r.label),
                             "Windows merged": r.windows,
                             "Rows": r.rows,
-                            "Verdict": VERDICT_WORDS.get(r.verdict, r.verdict),
-                            "Predictions": VERDICT_WORDS.get(r.prediction_verdict or "", "-"),
+                            "Verdict": in_words(r.verdict),
+                            "Predictions": in_words(r.prediction_verdict),
                             "Moved most": plain(", ".join(r.drifted[:5]) or "-"),
                             "Why": plain(r.reason, 400),
                         }
@@ -166,10 +291,10 @@ else:
                     {
                         "Window": plain(w.label),
                         "Rows": w.rows,
-                        "Verdict": VERDICT_WORDS.get(w.verdict, w.verdict),
-                        "Predictions": VERDICT_WORDS.get(w.prediction_verdict or "", "-"),
+                        "Verdict": in_words(w.verdict),
+                        "Predictions": in_words(w.prediction_verdict),
                         "Quality findings": w.quality_findings,
-                        "Performance": w.performance_status or "no labels",
+                        "Performance": PERFORMANCE_WORDS.get(w.performance_status or "", "no labels"),
                         "Why": plain(w.reason, 400),
                     }
                     for w in windows
@@ -177,6 +302,8 @@ else:
             ),
             hide_index=True,
         )
+        if board.estimates is not None:
+            show_estimates(board.estimates)
         pick = st.selectbox(
             "Look into a window",
             windows,
@@ -189,7 +316,9 @@ else:
         st.caption(
             "Columns that drifted first, the largest change first: the effect size is the Jensen-Shannon "
             "distance between the training and production distributions (0 = identical, 1 = nothing in "
-            "common), whatever test decided the column."
+            'common), whatever test decided the column. "Past threshold" says how far past its threshold '
+            "a column is (above 1 = drifted). The raw p-value is the column's own; the adjusted one "
+            "(Benjamini-Hochberg, across columns) is what the verdict and the summary above use."
         )
         columns = sorted(
             pick.report.get("columns", []),
@@ -204,16 +333,23 @@ else:
                         "Kind": c.get("kind"),
                         "Test": c.get("test"),
                         "Statistic": figure(c.get("statistic")),
-                        "Threshold": figure(c.get("threshold")),
-                        "p-value": figure(c.get("p_value")),
+                        "Threshold": figure(c.get("threshold"))
+                        + (
+                            f" {THRESHOLD_ON[c['threshold_on']]}"
+                            if c.get("threshold_on") in THRESHOLD_ON
+                            else ""
+                        ),
+                        "p-value (raw)": figure(c.get("p_value")),
+                        "p-value (adjusted)": figure(c.get("adjusted_p_value")),
                         "Effect size": figure(c.get("effect_size")),
                         "Past threshold": figure(c.get("severity")),
-                        "Drift": c.get("status"),
+                        "Drift": in_words(c.get("status")),
                     }
                     for c in columns
                 ]
             ),
             hide_index=True,
+            column_config={name: st.column_config.Column(help=text) for name, text in COLUMN_HELP.items()},
         )
         names = [c["name"] for c in columns if c.get("kind") in ("numeric", "categorical")]
         if names:
@@ -252,10 +388,10 @@ else:
                 pd.DataFrame(
                     [
                         {
-                            "Metric": m["metric"],
-                            "In this window": m["value"],
-                            "Hold-out at training": m.get("baseline"),
-                            "Worse": m["degraded"],
+                            "Metric": metric_label(m["metric"]),
+                            "In this window": format_metric(m["metric"], m["value"]),
+                            "Hold-out at training": format_metric(m["metric"], m.get("baseline")),
+                            "Worse than at training": "yes" if m["degraded"] else "no",
                         }
                         for m in perf.get("metrics", [])
                     ]

@@ -19,9 +19,21 @@ ICON = {Health.UP: "🟢", Health.DEGRADED: "🟠", Health.DOWN: "🔴", Health.
 WORDS = {Health.UP: "up", Health.DEGRADED: "degraded", Health.DOWN: "down", Health.UNKNOWN: "not judged yet"}
 STATE_ICON = {"live": "🟢", "late": "🟠", "lost": "🔴", "stopped": "⚪", "replaced": "⚪"}
 
-status = steward.infrastructure.status()
-st.markdown(f"### {ICON[status.health]} Infrastructure is {WORDS[status.health]}")
+# The Overview's lights link here with ?environment=...: that environment's scoring replicas only.
+wanted_env = st.query_params.get("environment") or None
+known = {e.name for e in steward.environments.list()}
+if wanted_env is not None and wanted_env not in known:
+    st.warning(md(f"No environment named {wanted_env[:64]}: showing every environment."))
+    wanted_env = None
+status = steward.infrastructure.status(wanted_env)
+where = f" for {wanted_env}" if wanted_env else ""
+st.markdown(f"### {ICON[status.health]} Infrastructure{md(where)} is {WORDS[status.health]}")
 st.caption(md(status.reason))
+if wanted_env:
+    st.caption(
+        md(f"Showing the shared storage and processes, and {wanted_env}'s scoring replicas only.")
+        + " [Show everything](/infrastructure)"
+    )
 
 st.subheader("Components")
 st.dataframe(

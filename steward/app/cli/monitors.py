@@ -53,7 +53,7 @@ def monitors_list() -> None:
         state = f"{last.status} {last.started_at:%Y-%m-%d %H:%M} {last.detail}" if last else "never run"
         click.echo(
             f"#{monitor.id:<3} {monitor.pipeline_name:20} {monitor.environment:6} {monitor.dataset:24} "
-            f"{monitor.window:8} {state}"
+            f"{monitor.window:8} {'' if monitor.enabled else 'PAUSED '}{state}"
         )
 
 
@@ -68,3 +68,51 @@ def monitors_run(monitor_id: int, as_user: str | None) -> None:
     click.echo(f"{run.status}: {run.detail} ({run.rows} rows, {run.seconds:.1f} s)")
     if run.status == "failed":
         sys.exit(1)
+
+
+def _change(change: str, monitor_id: int, reason: str, as_user: str | None) -> None:
+    steward = open_steward()
+    act = {
+        "pause": steward.monitoring.pause,
+        "resume": steward.monitoring.resume,
+        "remove": steward.monitoring.remove,
+    }[change]
+    monitor = act(acting(steward, as_user), monitor_id, reason)
+    done = {"pause": "paused", "resume": "resumed", "remove": "removed (its history stays in the audit log)"}
+    click.echo(
+        f"monitor #{monitor.id} of {monitor.pipeline_name} in {monitor.environment} on {monitor.dataset}: "
+        f"{done[change]}"
+    )
+
+
+REASON_HELP = "Why, kept in the audit log."
+
+
+@monitors.command("pause")
+@click.argument("monitor_id", type=int)
+@click.option("--reason", default="", help=REASON_HELP)
+@click.option("--as", "as_user", default=None, help=AS_HELP)
+@friendly
+def monitors_pause(monitor_id: int, reason: str, as_user: str | None) -> None:
+    """Pause monitor MONITOR_ID: the worker skips it and manual runs are refused until resumed."""
+    _change("pause", monitor_id, reason, as_user)
+
+
+@monitors.command("resume")
+@click.argument("monitor_id", type=int)
+@click.option("--reason", default="", help=REASON_HELP)
+@click.option("--as", "as_user", default=None, help=AS_HELP)
+@friendly
+def monitors_resume(monitor_id: int, reason: str, as_user: str | None) -> None:
+    """Put paused monitor MONITOR_ID back on its schedule."""
+    _change("resume", monitor_id, reason, as_user)
+
+
+@monitors.command("remove")
+@click.argument("monitor_id", type=int)
+@click.option("--reason", default="", help=REASON_HELP)
+@click.option("--as", "as_user", default=None, help=AS_HELP)
+@friendly
+def monitors_remove(monitor_id: int, reason: str, as_user: str | None) -> None:
+    """Remove monitor MONITOR_ID from the pages and the schedule; its runs and audit events stay."""
+    _change("remove", monitor_id, reason, as_user)

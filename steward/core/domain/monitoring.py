@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from steward.core.domain.estimates import PerformanceEstimates
 from steward.core.domain.predictions import PredictionLogSummary
 from steward.core.errors import InvalidInput
 
@@ -63,6 +64,13 @@ class Monitor:
     created_at: datetime
     created_by: str
     max_rejected_share: float = 0.1  # a run rejecting more than this share of its rows fails
+    paused_at: datetime | None = None  # set while paused (enabled is false): the worker skips it
+    paused_by: str | None = None
+
+    @property
+    def state(self) -> str:
+        """In words, for pages and the CLI."""
+        return "running on schedule" if self.enabled else "paused"
 
     @property
     def labels_source(self) -> str | None:
@@ -258,3 +266,6 @@ class DriftPage:
     environments: tuple[str, ...]
     production_datasets: tuple[str, ...]
     label_datasets: tuple[str, ...]
+    may_pause: bool = False  # the actor may pause, resume and remove the chosen monitor
+    estimates: PerformanceEstimates | None = None  # classifier monitors: CBPE beside realised, per window
+    filtered: str = ""  # the filter the page was opened with, in words ("" when it shows everything)

@@ -44,6 +44,12 @@ class Lamp:
     page: str
 
 
+def monitors_reporting(signals: list[Signal]) -> int:
+    """How many monitors have something to say: one per kind and subject (a deployment's drift monitor,
+    a batch pipeline, a job, a component), not one per kind."""
+    return len({(s.monitor, s.subject) for s in signals})
+
+
 def light_for(signals: list[Signal], *, judged: bool) -> Light:
     """Red on any critical signal, amber on warnings, green when something was judged and all is well."""
     if any(s.severity is Severity.CRITICAL for s in signals):

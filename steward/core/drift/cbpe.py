@@ -21,7 +21,7 @@ values) that serialise to JSON and apply by interpolation.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,6 +76,23 @@ def fit_calibrator(scores: ArrayLike, labels: ArrayLike) -> Calibrator:
     if not set(np.unique(y)) <= {0.0, 1.0} or len(np.unique(y)) < 2:
         raise ValueError("calibration labels must be 0 and 1, with both present")
     model = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(x, y)
+    return Calibrator(
+        tuple(float(v) for v in model.X_thresholds_), tuple(float(v) for v in model.y_thresholds_)
+    )
+
+
+def calibrator_from_reliability(bins: Sequence[Mapping[str, Any]]) -> Calibrator:
+    """A calibrator from the hold-out's reliability bins stored at training time (mean score, share positive,
+    count per bin): isotonic over the bin means weighted by their counts, so no hold-out row is re-scored."""
+    from sklearn.isotonic import IsotonicRegression
+
+    kept = [b for b in bins if int(b.get("count") or 0) > 0]
+    if len(kept) < 2:
+        raise ValueError("calibration needs the hold-out's reliability curve with at least two bins")
+    x = np.array([float(b["mean_predicted"]) for b in kept])
+    y = np.array([float(b["fraction_positive"]) for b in kept])
+    weights = np.array([float(b["count"]) for b in kept])
+    model = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(x, y, sample_weight=weights)
     return Calibrator(
         tuple(float(v) for v in model.X_thresholds_), tuple(float(v) for v in model.y_thresholds_)
     )

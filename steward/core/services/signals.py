@@ -61,11 +61,13 @@ class SignalService:
         """Is production data different from training data? The latest window of each monitored deployment."""
         signals = []
         for monitor in self.monitoring.monitors():
-            windows = self.monitoring.windows(monitor.pipeline_name, monitor.environment)
+            windows = self.monitoring.windows(
+                monitor.pipeline_name, monitor.environment, monitor_id=monitor.id
+            )
             if not windows:
                 continue
             last = windows[-1]
-            subject = f"{monitor.pipeline_name} in {monitor.environment}"
+            subject = f"{monitor.pipeline_name} in {monitor.environment} on {monitor.dataset}"
             evidence = f"Drift page: {subject}, window {last.label}"
             if last.performance_status == "degraded":
                 signals.append(
@@ -137,7 +139,8 @@ class SignalService:
         return signals
 
     def all(self) -> builtins.list[Signal]:
-        signals = self.pipeline_signals() + self.drift_signals() + self.infrastructure_signals()
+        """Every signal once, most severe first (the same finding reached twice is listed once)."""
+        signals = _once(self.pipeline_signals() + self.drift_signals() + self.infrastructure_signals())
         order = {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2}
         return sorted(signals, key=lambda s: (order[s.severity], s.monitor, s.subject))
 
@@ -160,10 +163,15 @@ class SignalService:
     def lamps(self) -> builtins.list[Lamp]:
         """The four questions of mature monitoring, each with one light."""
         runs = self.monitoring.batch_health()
-        pipelines = self.pipeline_signals()
-        drift = self.drift_signals()
-        infrastructure = self.infrastructure_signals()
-        monitored = [m for m in self.monitoring.monitors() if self.monitoring.last_run(m.id)]
+        pipelines = _once(self.pipeline_signals())
+        drift = _once(self.drift_signals())
+        infrastructure = _once(self.infrastructure_signals())
+        # Deployments, not monitors: two monitors of one deployment on different data are one deployment.
+        monitored = {
+            (m.pipeline_name, m.environment)
+            for m in self.monitoring.monitors()
+            if self.monitoring.last_run(m.id)
+        }
         return [
             Lamp(
                 "Did my data pipelines run without errors?",
@@ -189,3 +197,8 @@ class SignalService:
             ),
             self._service_lamp(),
         ]
+
+
+def _once(signals: builtins.list[Signal]) -> builtins.list[Signal]:
+    """Each distinct signal once, in first-seen order."""
+    return builtins.list(dict.fromkeys(signals))

@@ -131,6 +131,8 @@ class BatchRuns(Monitors):
             object_id=str(monitor_id),
             what=f"run {monitor.pipeline_name} on {monitor.dataset}",
         )
+        if not monitor.enabled:
+            raise InvalidInput(f"monitor #{monitor_id} is paused: resume it before running it")
         started, clock_started = self.ctx.clock.now(), time.perf_counter()
         run_id = self._open_run(actor, monitor, started)
         outcome = _Outcome()

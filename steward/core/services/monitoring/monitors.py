@@ -27,6 +27,7 @@ class Monitors(MonitoringBase):
                 select(MonitorRow, PipelineRow.name, EnvironmentRow.name)
                 .join(PipelineRow, PipelineRow.id == MonitorRow.pipeline_id)
                 .join(EnvironmentRow, EnvironmentRow.id == MonitorRow.environment_id)
+                .where(MonitorRow.removed_at.is_(None))  # a removed monitor keeps its row, out of view
                 .order_by(PipelineRow.name, EnvironmentRow.position)
             ).all()
             return [to_monitor(row, pipeline, environment) for row, pipeline, environment in rows]
@@ -114,6 +115,7 @@ class Monitors(MonitoringBase):
                     MonitorRow.pipeline_id == pipeline_row.id,
                     MonitorRow.environment_id == env_row.id,
                     MonitorRow.dataset == dataset,
+                    MonitorRow.removed_at.is_(None),
                 )
             )
             if exists is not None:

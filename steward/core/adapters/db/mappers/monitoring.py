@@ -27,6 +27,8 @@ def to_monitor(row: MonitorRow, pipeline: str, environment: str) -> Monitor:
         created_at=row.created_at,
         created_by=row.created_by,
         max_rejected_share=row.max_rejected_share,
+        paused_at=row.paused_at,
+        paused_by=row.paused_by,
     )
 
 

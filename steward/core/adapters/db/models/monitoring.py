@@ -17,6 +17,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy import false as sa_false
+from sqlalchemy import text as sa_text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from steward.core.adapters.db.models.base import Base, UTCDateTime
@@ -27,7 +28,16 @@ class MonitorRow(Base):
 
     __tablename__ = "monitors"
     __table_args__ = (
-        UniqueConstraint("pipeline_id", "environment_id", "dataset", name="uq_monitors_target"),
+        # One live monitor per target; a removed one keeps its row (and its runs) and frees the target.
+        Index(
+            "uq_monitors_live_target",
+            "pipeline_id",
+            "environment_id",
+            "dataset",
+            unique=True,
+            sqlite_where=sa_text("removed_at IS NULL"),
+            postgresql_where=sa_text("removed_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -48,6 +58,11 @@ class MonitorRow(Base):
     max_rejected_share: Mapped[float] = mapped_column(Float, default=0.1, server_default="0.1")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_by: Mapped[str] = mapped_column(String(200))
+    # Paused (enabled false): who and when. Removed: hidden from every page and never run again.
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    paused_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    removed_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
 
 class BatchRunRow(Base):
