@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import builtins
 import json
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -215,6 +216,11 @@ class RetrainPolicyService:
         A drift or performance condition fires once per new evidence: a window
         already acted on does not start a second retrain in the next slot.
         """
+        serving = [
+            d
+            for d in DeploymentService(self.ctx).serving(policy.environment)
+            if d.pipeline_name == policy.pipeline_name
+        ]
         with UnitOfWork(self.ctx, write=False) as uow:
             db = uow.session
             last = db.scalar(
@@ -224,7 +230,14 @@ class RetrainPolicyService:
                 .limit(1)
             )
             acted_on = last.evidence_window_id if last is not None else None
-            windows = self._serving_windows(db, policy, max(policy.drift_windows or 0, 1))
+            last_started = last.started_at if last is not None else None
+            windows = (
+                _newest_windows(
+                    db, serving[0].version_id, policy.environment, max(policy.drift_windows or 0, 1)
+                )
+                if serving
+                else []
+            )
         newest = windows[0] if windows else None
         fresh = newest is not None and (acted_on is None or newest.id > acted_on)
         if (
@@ -235,42 +248,16 @@ class RetrainPolicyService:
         ):
             return f"drift in the last {policy.drift_windows} window(s) in {policy.environment}", newest.id
         if policy.metric and policy.threshold is not None and fresh and newest is not None:
-            value = _realised(newest, policy.metric)
+            value = newest.realised(policy.metric)
             if value is not None and metric_crossed(policy.metric, value, policy.threshold):
                 return (
                     f"realised {policy.metric} {value:.4g} in window {newest.label} "
                     f"crossed {policy.threshold:g}",
                     newest.id,
                 )
-        if policy.every_hours and schedule_due(
-            last.started_at if last is not None else None, self.ctx.clock.now(), policy.every_hours
-        ):
+        if policy.every_hours and schedule_due(last_started, self.ctx.clock.now(), policy.every_hours):
             return f"scheduled every {policy.every_hours} h", newest.id if newest is not None else None
         return None
-
-    def _serving_windows(
-        self, db: Session, policy: RetrainPolicy, count: int
-    ) -> builtins.list[DriftWindowRow]:
-        """The newest ``count`` windows judged for the version serving in the policy's environment."""
-        serving = [
-            d
-            for d in DeploymentService(self.ctx).serving(policy.environment)
-            if d.pipeline_name == policy.pipeline_name
-        ]
-        if not serving:
-            return []
-        return builtins.list(
-            db.scalars(
-                select(DriftWindowRow)
-                .where(
-                    DriftWindowRow.version_id == serving[0].version_id,
-                    DriftWindowRow.environment == policy.environment,
-                    DriftWindowRow.verdict != "insufficient",
-                )
-                .order_by(DriftWindowRow.id.desc())
-                .limit(count)
-            )
-        )
 
     def _claim(self, policy: RetrainPolicy, slot: datetime, reason: str, evidence: int | None) -> int | None:
         """The new run's id, or None when this policy already ran in ``slot`` (the unique row wins)."""
@@ -394,11 +381,37 @@ class RetrainPolicyService:
         )
 
 
-def _realised(window: DriftWindowRow, metric: str) -> float | None:
-    """The realised value of ``metric`` in a window whose labels joined, if it was measured."""
-    if not window.performance_json:
+@dataclass(frozen=True)
+class _Seen:
+    """What a policy reads of one judged window."""
+
+    id: int
+    label: str
+    verdict: str
+    performance_json: str | None
+
+    def realised(self, metric: str) -> float | None:
+        """The realised value of ``metric`` in this window, when its labels joined."""
+        if not self.performance_json:
+            return None
+        for entry in json.loads(self.performance_json).get("metrics", []):
+            if entry.get("metric") == metric and entry.get("value") is not None:
+                return float(entry["value"])
         return None
-    for entry in json.loads(window.performance_json).get("metrics", []):
-        if entry.get("metric") == metric and entry.get("value") is not None:
-            return float(entry["value"])
-    return None
+
+
+def _newest_windows(db: Session, version_id: str, environment: str, count: int) -> builtins.list[_Seen]:
+    """The newest ``count`` judged windows of ``version_id`` in ``environment``, newest first."""
+    rows = db.execute(
+        select(
+            DriftWindowRow.id, DriftWindowRow.label, DriftWindowRow.verdict, DriftWindowRow.performance_json
+        )
+        .where(
+            DriftWindowRow.version_id == version_id,
+            DriftWindowRow.environment == environment,
+            DriftWindowRow.verdict != "insufficient",
+        )
+        .order_by(DriftWindowRow.id.desc())
+        .limit(count)
+    ).all()
+    return [_Seen(int(i), str(label), str(verdict), perf) for i, label, verdict, perf in rows]
