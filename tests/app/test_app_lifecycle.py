@@ -48,6 +48,10 @@ def text_of(at: AppTest) -> str:
     return re.sub(r"\\(.)", r"\1", "\n".join(parts))
 
 
+def flashes(at: AppTest) -> str:
+    return re.sub(r"\\(.)", r"\1", "\n".join(s.value for s in at.success))
+
+
 def traces(at: AppTest) -> list[dict[str, Any]]:
     return [trace for chart in at.get("plotly_chart") for trace in json.loads(chart.proto.spec)["data"]]
 
@@ -81,7 +85,7 @@ def test_an_operator_compares_on_the_card_and_a_reviewer_sees_it_on_approvals(de
     assert h2h is not None and h2h.compared_by == "otto" and h2h.champion_number == 1
     rmse = h2h.metric("rmse")
     assert rmse is not None and rmse.verdict == "challenger"
-    assert any(f"Comparison #{h2h.id} recorded" in s.value for s in at.success)
+    assert f"Comparison #{h2h.id} recorded" in flashes(at), flashes(at)
 
     shown = text_of(at)
     assert "Challenger v2 against serving v1 in Dev" in shown and "the challenger is better" in shown
@@ -122,7 +126,7 @@ def test_an_operator_sets_a_retrain_policy_and_a_viewer_gets_no_form(demo):
     assert not at.error, [e.value for e in at.error]
     policy = steward.retrain_policies.get("bike-demand")
     assert policy is not None and policy.drift_windows == 3 and policy.updated_by == "otto"
-    assert any("Retrain policy saved" in s.value for s in at.success)
+    assert "Retrain policy saved" in flashes(at), flashes(at)
     assert policy.describe() in text_of(at)
 
     viewer = open_page(tokens["vera"], "../pages/pipelines.py", pipeline="bike-demand", version="2")
