@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from steward.core.services.predictions import PredictionLog
     from steward.core.services.promotions import PromotionService
     from steward.core.services.registry import PipelineService
+    from steward.core.services.retrain_policies import RetrainPolicyService
     from steward.core.services.rollups import RollupService
     from steward.core.services.service_health import ServiceHealthService
     from steward.core.services.signals import SignalService
@@ -258,6 +259,13 @@ class Steward:
         from steward.core.services.head_to_head import HeadToHeadService
 
         return HeadToHeadService(self.ctx)
+
+    @cached_property
+    def retrain_policies(self) -> RetrainPolicyService:
+        """When a pipeline retrains itself; the worker's ``retrain.policies`` job runs them."""
+        from steward.core.services.retrain_policies import RetrainPolicyService
+
+        return RetrainPolicyService(self.ctx)
 
     @cached_property
     def rollups(self) -> RollupService:

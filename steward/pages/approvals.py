@@ -18,6 +18,7 @@ from steward.app.ui.confirm import fresh, reset
 from steward.app.ui.deployment_controls import deploy_control
 from steward.app.ui.evidence import card_links, headline, missing_phrase, render_evidence
 from steward.app.ui.guard import attempt, require
+from steward.app.ui.head_to_head import render_head_to_head
 from steward.app.ui.text import md, plain, when
 from steward.core.domain.permissions import Action
 from steward.core.domain.promotions import PromotionRequest, certificate_file_name
@@ -60,6 +61,7 @@ for evidence in board.waiting:
     with st.container(border=True):
         st.markdown(f"#### {headline(evidence)}")
         render_evidence(evidence, key=f"approve_{request.id}")
+        render_head_to_head(evidence.head_to_head, key=f"approve_{request.id}")
         card_links(actor, evidence)
         form = f"decide_{request.id}"
         with st.form(form):
@@ -162,6 +164,7 @@ else:
     if picked is not None:
         with st.expander("Evidence", expanded=False, key=f"other_evidence_{chosen}"):
             render_evidence(picked, key=f"other_{chosen}")
+            render_head_to_head(picked.head_to_head, key=f"other_{chosen}")
 
 # ---- what I decided ---------------------------------------------------------------------------
 if board.signs or board.decisions:

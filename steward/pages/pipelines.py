@@ -17,6 +17,8 @@ import streamlit as st
 
 from steward.app.ui import charts
 from steward.app.ui.guard import attempt, require
+from steward.app.ui.head_to_head import render_version_comparisons
+from steward.app.ui.retrain_policy import render_retrain_policy
 from steward.app.ui.text import md, plain, when
 from steward.core.domain.model_card import (
     ModelCard,
@@ -403,6 +405,7 @@ def render_detail(view: PipelinesPage) -> None:
             )
         else:
             render_card(view.card, version, view.previous)
+            render_version_comparisons(steward, actor, view, version)
     with tabs["Versions"]:
         if view.versions:
             render_versions(view)
@@ -416,6 +419,7 @@ def render_detail(view: PipelinesPage) -> None:
     if view.retrain_from:
         with tabs["Retrain"]:
             render_retrain(chosen, view)
+            render_retrain_policy(steward, actor, chosen, view)
 
 
 def render_datasets(view: PipelinesPage, *, expanded: bool) -> None:

@@ -102,6 +102,10 @@ COMMANDS: dict[str, Entry] = {
         "training:retrain_command",
         "Retrain pipeline NAME's current spec on production data into a new immutable version.",
     ),
+    "retrain-policy": Entry(
+        "retrain_policies:retrain_policy",
+        "Retrain policies: when a pipeline retrains itself (drift, performance, schedule); audited.",
+    ),
     "rollback": Entry(
         "deployments:rollback_command",
         "Serve again a version that served PIPELINE in ENVIRONMENT before (a new ledger entry).",

@@ -258,6 +258,31 @@ class HeadToHeadService:
             numbers = {candidate.id: candidate.number, champion.version_id: champion.version_number}
             return to_head_to_head(row, found_pipeline.name, where.name, numbers)
 
+    def of_version(self, pipeline: str, challenger: int) -> list[HeadToHead]:
+        """The newest comparison of ``challenger`` in each environment, for its card (newest first)."""
+        registry = PipelineService(self.ctx)
+        candidate = registry.version(pipeline, challenger)
+        environments = {e.id: e.name for e in EnvironmentService(self.ctx).list()}
+        with UnitOfWork(self.ctx, write=False) as uow:
+            rows = uow.session.scalars(
+                select(VersionComparisonRow)
+                .where(VersionComparisonRow.challenger_version_id == candidate.id)
+                .order_by(VersionComparisonRow.id.desc())
+            ).all()
+            newest: dict[int, VersionComparisonRow] = {}
+            for row in rows:
+                newest.setdefault(row.environment_id, row)
+            champions = {row.champion_version_id for row in newest.values()}
+            numbers = {candidate.id: candidate.number} | {
+                v: registry.version_by_id(v).number for v in champions
+            }
+            return [
+                to_head_to_head(
+                    row, candidate.pipeline_name, environments.get(row.environment_id, "?"), numbers
+                )
+                for row in newest.values()
+            ]
+
     def get(self, comparison_id: int) -> HeadToHead:
         with UnitOfWork(self.ctx, write=False) as uow:
             row = uow.session.get(VersionComparisonRow, comparison_id)

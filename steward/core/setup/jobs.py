@@ -15,6 +15,7 @@ from steward.core.steward import Steward
 
 WORKER = Actor.system_actor("worker")
 ROLLUP_EVERY = timedelta(seconds=30)  # the SLA lines lag live traffic by at most this and a minute
+RETRAIN_EVERY = timedelta(minutes=15)  # how often retrain policies are looked at; each fires once a slot
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,20 @@ def deliver_notifications(steward: Steward) -> str:
     return f"{run.delivered} delivered, {run.failed} failed, {run.given_up} given up"
 
 
+def run_retrain_policies(steward: Steward) -> str:
+    """Retrain the pipelines whose policy fires now, once in this slot (see RetrainPolicyService)."""
+    from steward.core.services.jobs import running_job, slot_for
+
+    current = running_job()
+    slot = current.slot if current is not None else slot_for(steward.ctx.clock.now(), RETRAIN_EVERY)
+    runs = steward.retrain_policies.evaluate(WORKER, slot)
+    failed = [run for run in runs if run.status == "failed"]
+    summary = f"{len(runs)} retrain(s) by policy, {len(failed)} failed"
+    if failed:
+        raise RuntimeError(summary + ": " + "; ".join(f"{r.pipeline_name}: {r.error}" for r in failed))
+    return summary
+
+
 def schedule(steward: Steward) -> list[JobSpec]:
     settings = steward.settings
     return [
@@ -117,6 +132,12 @@ def schedule(steward: Steward) -> list[JobSpec]:
             timedelta(seconds=30),
             deliver_notifications,
             "send the notification outbox (webhooks, e-mail) with retries and backoff",
+        ),
+        JobSpec(
+            "retrain.policies",
+            RETRAIN_EVERY,
+            run_retrain_policies,
+            "retrain pipelines whose policy fires (drift persists, performance falls, schedule due)",
         ),
         JobSpec(
             "infrastructure.prune",

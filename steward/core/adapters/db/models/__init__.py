@@ -38,6 +38,7 @@ from steward.core.adapters.db.models.promotions import (
     SignoffPolicyRow,
 )
 from steward.core.adapters.db.models.registry import PipelineRow, PipelineVersionRow, ReferenceProfileRow
+from steward.core.adapters.db.models.retraining import RetrainPolicyRow, RetrainRunRow
 from steward.core.adapters.db.models.rollouts import RolloutRow, ShadowPredictionRow
 from steward.core.adapters.db.models.rollups import RequestRollupRow, RollupMarkRow, SlaStateRow
 from steward.core.adapters.db.models.service_levels import LoadTestRow, SlaTargetRow
@@ -77,6 +78,8 @@ __all__ = [
     "PromotionRequestRow",
     "ReferenceProfileRow",
     "RequestRollupRow",
+    "RetrainPolicyRow",
+    "RetrainRunRow",
     "RolloutRow",
     "RollupMarkRow",
     "SessionRow",
