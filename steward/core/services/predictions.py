@@ -72,6 +72,15 @@ def _json_lines(frame: pd.DataFrame) -> builtins.list[str]:
     return text.rstrip("\n").split("\n") if text else []
 
 
+def _json_number(value: float | None) -> str:
+    """``json.dumps(value, allow_nan=True)`` for a float or None, without its per-call overhead."""
+    if value is None:
+        return "null"
+    if isinstance(value, float) and math.isfinite(value):
+        return repr(float(value))  # numpy floats too (their own repr is "np.float64(...)")
+    return json.dumps(_json_value(value), allow_nan=True)
+
+
 @dataclass(frozen=True)
 class ScoredBatch:
     """Requests a batch run scored, held until the run's transaction logs them."""
@@ -95,13 +104,18 @@ class ScoredBatch:
         back exactly) instead of one ``json.dumps`` per row.
         """
         features = _json_lines(self.features)
-        # Answers exactly (repr of each float), the one per-row encoding left.
+        # Answers exactly: a float's repr is its JSON (json.dumps calls the same repr), labels once each.
+        answers = [_json_number(p) for p in self.predictions]
         if self.labels is None:
-            encoded = [f'{{"prediction": {json.dumps(p, allow_nan=True)}}}' for p in self.predictions]
+            encoded = [f'{{"prediction": {a}}}' for a in answers]
         else:
+            labels: dict[Any, str] = {}
+            for label in self.labels:
+                if label not in labels:
+                    labels[label] = json.dumps(_json_value(label))
             encoded = [
-                f'{{"prediction": {json.dumps(p, allow_nan=True)}, "label": {json.dumps(_json_value(t))}}}'
-                for p, t in zip(self.predictions, self.labels, strict=True)
+                f'{{"prediction": {a}, "label": {labels[t]}}}'
+                for a, t in zip(answers, self.labels, strict=True)
             ]
         clean = [p if p is not None and math.isfinite(p) else None for p in self.predictions]
         return [
