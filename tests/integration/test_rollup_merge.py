@@ -97,3 +97,32 @@ def test_two_runs_into_one_minute_match_a_single_python_pass(steward, clock):
             assert abs(row.latency_sum_ms - expected.latency_sum_ms) < 1e-6 * expected.latency_sum_ms
             batch = rows[(span, BATCH)]
             assert (batch.requests, batch.latency_count, batch.histogram_json) == (25, 0, "{}")
+
+
+def test_the_log_summary_counts_rolled_up_and_unread_rows_once(steward, clock):
+    """``predictions.summary`` reads the rollups plus the rows above the mark: exact before and after a run."""
+    world = build_world(steward, versions=1)
+    steward.promotions.request(world["dana"], "toy", 1, "Dev", "try")
+    [serving] = steward.deployments.serving("Dev")
+    start = clock.now() - timedelta(minutes=90)
+
+    def log(prefix: str, count: int) -> None:
+        append_online_requests(
+            steward.ctx,
+            "toy",
+            "Dev",
+            [
+                OnlineRequest(f"{prefix}{i}", serving.version_id, 10.0, start + timedelta(seconds=i))
+                for i in range(count)
+            ],
+        )
+
+    log("a", 120)
+    assert steward.predictions.summary("toy", "Dev").predictions == 120, "nothing rolled up yet"
+    steward.rollups.run()
+    log("b", 30)
+    summary = steward.predictions.summary("toy", "Dev")
+    assert summary.predictions == 150 and summary.by_version == ((1, 150),)
+    assert summary.first_event == start and summary.last_scored_at == start + timedelta(seconds=119)
+    steward.rollups.run()
+    assert steward.predictions.summary("toy", "Dev").predictions == 150, "a rolled-up row is counted once"
