@@ -174,6 +174,25 @@ class Trickle:
             version = str(answer.get("version")) if isinstance(answer, dict) else None
         self.counts.add(ok=ok, batch=slow, version=version)
 
+    def wait_ready(self, timeout: float = 300.0, poll: float = 0.5) -> bool:
+        """Wait until the scoring service is ready (``/readyz`` 200), so no request meets it loading.
+
+        The demo starts the trickle beside the service; requests sent while it
+        still loads its models fail and would read as errors on Service health.
+        False when ``timeout`` passes (or ``stop()`` is called) first.
+        """
+        deadline = self._monotonic() + timeout
+        while not self._stopped.is_set():
+            try:
+                if self._client.get(f"{self.base_url}/readyz").status_code == 200:
+                    return True
+            except httpx.HTTPError:
+                pass  # not listening yet
+            if self._monotonic() >= deadline:
+                return False
+            self._stopped.wait(poll)
+        return False
+
     def run(self, duration: float | None = None) -> TrafficCounts:
         """Send until stopped (or for ``duration`` seconds); paced so each target gets the plan's rate."""
         started = self._monotonic()
@@ -246,6 +265,8 @@ def main() -> None:
     trickle = Trickle(config["url"], config["key"], targets, TrafficPlan(**config["plan"]))
     signal.signal(signal.SIGTERM, lambda _signum, _frame: trickle.stop())
     try:
+        if not trickle.wait_ready():
+            logger.warning("the scoring service is not ready after 300 s; sending anyway")
         counts = trickle.run()
     except KeyboardInterrupt:
         trickle.stop()

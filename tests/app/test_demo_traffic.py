@@ -71,3 +71,38 @@ def test_a_service_that_is_away_is_counted_and_the_trickle_keeps_going():
 def test_a_plan_that_cannot_run_is_refused_naming_the_setting(changes, problem):
     with pytest.raises(ValueError, match=problem):
         TrafficPlan(**changes)
+
+
+def test_the_trickle_waits_for_readyz_before_sending():
+    """45 of the first 723 demo requests failed while the service loaded: the trickle now waits."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    asked = []
+
+    class Loading(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            asked.append(self.path)
+            self.send_response(200 if len(asked) >= 3 else 503)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *_args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Loading)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        trickle = Trickle(f"http://127.0.0.1:{server.server_port}", "k", [CREDIT])
+        assert trickle.wait_ready(timeout=30, poll=0.05)
+        assert asked == ["/readyz"] * 3, "two 503s while loading, then ready"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_waiting_for_a_service_that_never_listens_gives_up_at_the_timeout():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    assert not Trickle(f"http://127.0.0.1:{port}", "k", [CREDIT]).wait_ready(timeout=0.3, poll=0.05)

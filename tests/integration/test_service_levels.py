@@ -174,3 +174,34 @@ def test_failing_requests_are_listed_by_id_and_count_as_errors(world, clock):
     [dev] = s.service_health.view(hours=1, environment="Dev").deployments
     assert sorted(x.request_id for x in dev.failing) == [f"e-{i}" for i in range(5)]
     assert dev.window.errors == 5 and dev.window_fallbacks == 10
+
+
+def test_removing_the_targets_drops_the_standing_and_ends_the_breach(world, clock):
+    s, otto = world.steward, world["otto"]
+    s.sla.set(otto, "Dev", "toy", SlaTargets(max_error_rate=0.01, window_minutes=5))
+    traffic(s, clock.now() - timedelta(minutes=2), 100, 10.0, prefix="e", errors=5)
+    assert "Dev/toy breached" in roll_up_requests(s)
+    [alert] = [a for a in s.alerts.unresolved() if a.kind == SLA_BREACH_KIND]
+    s.sla.set(otto, "Dev", "toy", SlaTargets(window_minutes=5))  # every target cleared
+    [dev] = s.service_health.view(hours=1, environment="Dev").deployments
+    assert dev.state == "no SLA", "the page does not show the old verdict"
+    detail = roll_up_requests(s)
+    assert "Dev/toy targets removed" in detail and "judged 0 SLA(s)" in detail, detail
+    assert [x for x in s.sla_evaluation.standings() if x.pipeline == "toy"] == []
+    closed = s.alerts.get(alert.id)
+    assert closed.status.value == "resolved" and "targets removed" in (closed.resolution or "")
+    assert "no change" in roll_up_requests(s), "forgotten once"
+
+
+def test_a_throughput_floor_is_not_judged_before_the_window_is_served_through(world, clock):
+    """The demo judged Test breached in its first seconds: no traffic yet is not below a floor."""
+    s, otto = world.steward, world["otto"]
+    s.sla.set(otto, "Dev", "toy", SlaTargets(min_throughput_rps=1, window_minutes=5))
+    assert "no change" in roll_up_requests(s)
+    [standing] = [x for x in s.sla_evaluation.standings() if x.pipeline == "toy"]
+    assert standing.state.value == "idle" and "not judged yet" in standing.detail
+    assert not [a for a in s.alerts.unresolved() if a.kind == SLA_BREACH_KIND]
+    # Once the deployment has served through a whole window, silence is below the floor.
+    clock.advance(minutes=10)
+    traffic(s, clock.now() - timedelta(minutes=8), 10, 10.0, prefix="q")
+    assert "Dev/toy breached" in roll_up_requests(s)

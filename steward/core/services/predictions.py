@@ -19,12 +19,19 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from steward.core.adapters.db.bulk import append_predictions
 from steward.core.adapters.db.log_reads import answered
-from steward.core.adapters.db.models import EnvironmentRow, PipelineRow, PipelineVersionRow, PredictionRow
+from steward.core.adapters.db.models import (
+    EnvironmentRow,
+    PipelineRow,
+    PipelineVersionRow,
+    PredictionRow,
+    RequestRollupRow,
+    RollupMarkRow,
+)
 from steward.core.domain.predictions import PredictionLogSummary
 from steward.core.errors import InvalidInput, NotFound
 from steward.core.services.context import ServiceContext
@@ -34,6 +41,7 @@ from steward.core.services.uow import UnitOfWork
 REQUEST_ID = "__steward_request_id"
 EVENT_TIME = "__steward_event_time"
 PREDICTED_LABEL = "__steward_label"
+HOUR_SECONDS = 3600  # the rollups' hour span (every logged row is in exactly one hour rollup)
 
 
 def request_ids(values: pd.Series) -> pd.Series:
@@ -72,6 +80,15 @@ def _json_lines(frame: pd.DataFrame) -> builtins.list[str]:
     return text.rstrip("\n").split("\n") if text else []
 
 
+def _json_number(value: float | None) -> str:
+    """``json.dumps(value, allow_nan=True)`` for a float or None, without its per-call overhead."""
+    if value is None:
+        return "null"
+    if isinstance(value, float) and math.isfinite(value):
+        return repr(float(value))  # numpy floats too (their own repr is "np.float64(...)")
+    return json.dumps(_json_value(value), allow_nan=True)
+
+
 @dataclass(frozen=True)
 class ScoredBatch:
     """Requests a batch run scored, held until the run's transaction logs them."""
@@ -95,13 +112,18 @@ class ScoredBatch:
         back exactly) instead of one ``json.dumps`` per row.
         """
         features = _json_lines(self.features)
-        # Answers exactly (repr of each float), the one per-row encoding left.
+        # Answers exactly: a float's repr is its JSON (json.dumps calls the same repr), labels once each.
+        answers = [_json_number(p) for p in self.predictions]
         if self.labels is None:
-            encoded = [f'{{"prediction": {json.dumps(p, allow_nan=True)}}}' for p in self.predictions]
+            encoded = [f'{{"prediction": {a}}}' for a in answers]
         else:
+            labels: dict[Any, str] = {}
+            for label in self.labels:
+                if label not in labels:
+                    labels[label] = json.dumps(_json_value(label))
             encoded = [
-                f'{{"prediction": {json.dumps(p, allow_nan=True)}, "label": {json.dumps(_json_value(t))}}}'
-                for p, t in zip(self.predictions, self.labels, strict=True)
+                f'{{"prediction": {a}, "label": {labels[t]}}}'
+                for a, t in zip(answers, self.labels, strict=True)
             ]
         clean = [p if p is not None and math.isfinite(p) else None for p in self.predictions]
         return [
@@ -210,29 +232,71 @@ class PredictionLog:
         return features
 
     def summary(self, pipeline: str, environment: str) -> PredictionLogSummary:
+        """How much the deployment logged, per version, and when: rollups plus the rows not rolled up yet.
+
+        Counts are the rollups' hour rows (every channel) plus a count of the
+        log rows the rollup job has not read (above its mark or in its watched
+        gaps), so the figure is exact without scanning the log; first/last
+        event and last scored time are index seeks.
+        """
         with UnitOfWork(self.ctx, write=False) as uow:
-            pipeline_id, environment_id = self._ids(uow.session, pipeline, environment)
+            db = uow.session
+            pipeline_id, environment_id = self._ids(db, pipeline, environment)
             where = (PredictionRow.pipeline_id == pipeline_id, PredictionRow.environment_id == environment_id)
-            count, first, last, scored = uow.session.execute(
-                select(
-                    func.count(PredictionRow.id),
-                    func.min(PredictionRow.event_time),
-                    func.max(PredictionRow.event_time),
-                    func.max(PredictionRow.scored_at),
-                ).where(*where)
-            ).one()
-            by_version = uow.session.execute(
-                select(PipelineVersionRow.number, func.count(PredictionRow.id))
-                .join(PipelineVersionRow, PipelineVersionRow.id == PredictionRow.version_id)
-                .where(*where)
-                .group_by(PipelineVersionRow.number)
-                .order_by(PipelineVersionRow.number.desc())
-            ).all()
+            counts: dict[str, int] = {}
+            for version, requests in db.execute(
+                select(RequestRollupRow.version_id, func.sum(RequestRollupRow.requests))
+                .where(
+                    RequestRollupRow.pipeline_id == pipeline_id,
+                    RequestRollupRow.environment_id == environment_id,
+                    RequestRollupRow.span_seconds == HOUR_SECONDS,
+                )
+                .group_by(RequestRollupRow.version_id)
+            ):
+                counts[version] = counts.get(version, 0) + int(requests or 0)
+            mark = db.get(RollupMarkRow, "predictions")
+            unread = PredictionRow.id > (mark.last_id if mark is not None else 0)
+            if mark is not None:
+                gaps = [
+                    PredictionRow.id.between(int(a), int(b)) for a, b, _ in json.loads(mark.gaps_json or "[]")
+                ]
+                unread = or_(unread, *gaps) if gaps else unread
+            # "+ 0" keeps the planner off the deployment indexes: only the id range (new rows) is read.
+            fresh = (
+                PredictionRow.pipeline_id + 0 == pipeline_id,
+                PredictionRow.environment_id + 0 == environment_id,
+            )
+            for version, requests in db.execute(
+                select(PredictionRow.version_id, func.count(PredictionRow.id))
+                .where(*fresh, unread)
+                .group_by(PredictionRow.version_id)
+            ):
+                counts[version] = counts.get(version, 0) + int(requests or 0)
+            versions = list(counts)
+            first = last = None
+            for version in versions:  # each an index seek on (pipeline, environment, version, event_time)
+                scope = (*where, PredictionRow.version_id == version)
+                low = db.scalar(select(func.min(PredictionRow.event_time)).where(*scope))
+                high = db.scalar(select(func.max(PredictionRow.event_time)).where(*scope))
+                first = low if first is None or (low is not None and low < first) else first
+                last = high if last is None or (high is not None and high > last) else last
+            scored = db.scalar(select(func.max(PredictionRow.scored_at)).where(*where))
+            numbers = dict(
+                db.execute(
+                    select(PipelineVersionRow.id, PipelineVersionRow.number).where(
+                        PipelineVersionRow.id.in_(versions)
+                    )
+                ).all()
+            )
+        by_number: dict[int, int] = {}
+        for version, count in counts.items():
+            if version in numbers and count:
+                by_number[int(numbers[version])] = by_number.get(int(numbers[version]), 0) + count
         return PredictionLogSummary(
             pipeline_name=pipeline,
             environment=environment,
-            predictions=int(count or 0),
-            by_version=tuple((int(n), int(c)) for n, c in by_version),
+            predictions=sum(counts.values()),
+            by_version=tuple(sorted(by_number.items(), reverse=True)),
             first_event=first,
             last_event=last,
             last_scored_at=scored,

@@ -18,15 +18,15 @@ from __future__ import annotations
 
 import builtins
 import json
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from steward.core.adapters.db.models import PredictionRow, RequestRollupRow, RollupMarkRow
+from steward.core.adapters.db.models import RequestRollupRow, RollupMarkRow
+from steward.core.adapters.db.rollup_queries import Group, aggregate_new, aggregate_ranges, upsert_rollups
 from steward.core.clock import utc
 from steward.core.domain.latency import Histogram, Tally
 from steward.core.services.context import ServiceContext
@@ -82,16 +82,6 @@ class RollupPoint:
     tally: Tally
 
 
-def _gaps_after(previous: int, ids: Sequence[int]) -> list[tuple[int, int]]:
-    """The id ranges between ``previous`` and the largest of ``ids`` (ascending) that no row holds."""
-    gaps, expected = [], previous + 1
-    for row_id in ids:
-        if row_id > expected:
-            gaps.append((expected, row_id - 1))
-        expected = row_id + 1
-    return gaps
-
-
 def _remove_found(gaps: list[tuple[int, int, str]], found: Collection[int]) -> list[tuple[int, int, str]]:
     """Split each gap around the ids that turned up in it."""
     kept: list[tuple[int, int, str]] = []
@@ -116,6 +106,52 @@ def _tally_of(row: RequestRollupRow) -> Tally:
         latency_sum_ms=row.latency_sum_ms,
         histogram=Histogram.from_json(row.histogram_json, row.latency_max_ms),
     )
+
+
+def _add(deltas: dict[Key, Tally], group: Group) -> None:
+    """Add one aggregated group to its minute and to its hour (a batch row has no latency)."""
+    for span in SPANS:
+        start = group.minute if span == MINUTE else group.minute.replace(minute=0)
+        key = (span, start, group.environment_id, group.pipeline_id, group.version_id, group.channel)
+        tally = deltas.get(key)
+        if tally is None:
+            tally = deltas[key] = Tally()
+        tally.requests += group.requests
+        tally.errors += group.errors
+        tally.fallbacks += group.fallbacks
+        if group.bucket is not None and group.channel == ONLINE:
+            histogram = tally.histogram
+            histogram.counts[group.bucket] = histogram.counts.get(group.bucket, 0) + group.requests
+            tally.latency_sum_ms += group.latency_sum_ms
+            top = group.latency_max_ms
+            if top is not None and (histogram.max_ms is None or top > histogram.max_ms):
+                histogram.max_ms = top
+
+
+def _write(db: Session, deltas: dict[Key, Tally]) -> int:
+    """Add each delta to its stored rollup (or insert it) in one upsert: exact counts and histograms."""
+    upsert_rollups(
+        db,
+        [
+            {
+                "span_seconds": span,
+                "start": start,
+                "environment_id": env,
+                "pipeline_id": pipeline,
+                "version_id": version,
+                "channel": channel,
+                "requests": tally.requests,
+                "errors": tally.errors,
+                "fallbacks": tally.fallbacks,
+                "latency_count": tally.latency_count,
+                "latency_sum_ms": tally.latency_sum_ms,
+                "latency_max_ms": tally.histogram.max_ms,
+                "histogram_json": tally.histogram.to_json(),
+            }
+            for (span, start, env, pipeline, version, channel), tally in deltas.items()
+        ],
+    )
+    return len(deltas)
 
 
 class RollupService:
@@ -144,128 +180,31 @@ class RollupService:
                 db.add(mark)
                 db.flush()
             watched = [(int(a), int(b), str(c)) for a, b, c in json.loads(mark.gaps_json or "[]")]
-            late_rows = self._read_gaps(db, watched)
-            fresh = self._read_new(db, mark.last_id, limit)
+            late = aggregate_ranges(db, [(low, high) for low, high, _ in watched])
+            fresh = aggregate_new(db, mark.last_id, limit) if limit > 0 else None
             deltas: dict[Key, Tally] = {}
-            for row in (*late_rows, *fresh):
-                self._add(deltas, row)
-            written = self._write(db, deltas)
-            watched = _remove_found(watched, [row.id for row in late_rows])
-            if fresh:
+            for group in (*late.groups, *(fresh.groups if fresh else ())):
+                _add(deltas, group)
+            written = _write(db, deltas)
+            watched = _remove_found(watched, late.ids)
+            read = fresh.rows if fresh is not None else 0
+            if fresh is not None and fresh.first_id is not None and fresh.last_id is not None:
                 stamp = now.isoformat()
                 # The very first run has no earlier mark: ids below its first row are not a gap.
-                previous = mark.last_id if mark.last_id > 0 else fresh[0].id - 1
-                new_gaps = _gaps_after(previous, [row.id for row in fresh])
-                watched.extend((low, high, stamp) for low, high in new_gaps)
-                mark.last_id = fresh[-1].id
+                previous = mark.last_id if mark.last_id > 0 else fresh.first_id - 1
+                before = [(previous + 1, fresh.first_id - 1)] if fresh.first_id > previous + 1 else []
+                holes = before + fresh.holes
+                watched.extend((low, high, stamp) for low, high in holes)
+                mark.last_id = fresh.last_id
             cutoff = now - GAP_PATIENCE
             watched = [g for g in watched if datetime.fromisoformat(g[2]) >= cutoff][-MAX_GAPS:]
             mark.gaps_json = json.dumps(watched)
-            mark.rows_read += len(fresh) + len(late_rows)
-            mark.late_rows += len(late_rows)
+            mark.rows_read += read + late.rows
+            mark.late_rows += late.rows
             mark.updated_at = now
-            result = RollupRun(len(fresh), len(late_rows), mark.last_id, len(watched), written)
+            result = RollupRun(read, late.rows, mark.last_id, len(watched), written)
             uow.commit()
         return result
-
-    _COLUMNS = (
-        PredictionRow.id,
-        PredictionRow.environment_id,
-        PredictionRow.pipeline_id,
-        PredictionRow.version_id,
-        PredictionRow.source,
-        PredictionRow.scored_at,
-        PredictionRow.latency_ms,
-        PredictionRow.status,
-        PredictionRow.fallback,
-    )
-
-    def _read_new(self, db: Session, after: int, limit: int) -> builtins.list[Any]:
-        if limit <= 0:
-            return []
-        return list(
-            db.execute(
-                select(*self._COLUMNS).where(PredictionRow.id > after).order_by(PredictionRow.id).limit(limit)
-            ).all()
-        )
-
-    def _read_gaps(self, db: Session, gaps: Sequence[tuple[int, int, str]]) -> builtins.list[Any]:
-        found: list[Any] = []
-        for first in range(0, len(gaps), 100):
-            ranges = [PredictionRow.id.between(low, high) for low, high, _ in gaps[first : first + 100]]
-            found.extend(db.execute(select(*self._COLUMNS).where(or_(*ranges))).all())
-        return sorted(found, key=lambda row: row.id)
-
-    @staticmethod
-    def _add(deltas: dict[Key, Tally], row: Any) -> None:
-        channel = channel_of(row.source)
-        latency = row.latency_ms if channel == ONLINE else None
-        for span in SPANS:
-            key = (
-                span,
-                floor_to(row.scored_at, span),
-                row.environment_id,
-                row.pipeline_id,
-                row.version_id,
-                channel,
-            )
-            tally = deltas.get(key)
-            if tally is None:
-                tally = deltas[key] = Tally()
-            tally.add_request(latency, error=row.status == "error", fallback=bool(row.fallback))
-
-    @staticmethod
-    def _write(db: Session, deltas: dict[Key, Tally]) -> int:
-        """Add each delta to its stored rollup (or insert it): one read per chunk of keys, exact merge."""
-        keys = list(deltas)
-        for first in range(0, len(keys), _KEY_CHUNK):
-            chunk = keys[first : first + _KEY_CHUNK]
-            condition = or_(
-                *(
-                    and_(
-                        RequestRollupRow.span_seconds == span,
-                        RequestRollupRow.start == start,
-                        RequestRollupRow.environment_id == env,
-                        RequestRollupRow.pipeline_id == pipeline,
-                        RequestRollupRow.version_id == version,
-                        RequestRollupRow.channel == channel,
-                    )
-                    for span, start, env, pipeline, version, channel in chunk
-                )
-            )
-            stored = {
-                (r.span_seconds, utc(r.start), r.environment_id, r.pipeline_id, r.version_id, r.channel): r
-                for r in db.scalars(select(RequestRollupRow).where(condition))
-            }
-            for key in chunk:
-                delta = deltas[key]
-                row = stored.get(key)
-                if row is None:
-                    span, start, env, pipeline, version, channel = key
-                    row = RequestRollupRow(
-                        span_seconds=span,
-                        start=start,
-                        environment_id=env,
-                        pipeline_id=pipeline,
-                        version_id=version,
-                        channel=channel,
-                        requests=0,
-                        errors=0,
-                        fallbacks=0,
-                        latency_count=0,
-                        latency_sum_ms=0.0,
-                        latency_max_ms=None,
-                        histogram_json="{}",
-                    )
-                    db.add(row)
-                merged = _tally_of(row)
-                merged.merge(delta)
-                row.requests, row.errors, row.fallbacks = merged.requests, merged.errors, merged.fallbacks
-                row.latency_count, row.latency_sum_ms = merged.latency_count, merged.latency_sum_ms
-                row.latency_max_ms = merged.histogram.max_ms
-                row.histogram_json = merged.histogram.to_json()
-        db.flush()
-        return len(keys)
 
     # ---- reading ------------------------------------------------------------------------------
     @staticmethod

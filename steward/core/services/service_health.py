@@ -116,6 +116,8 @@ class ServiceHealthService:
                 SlaStateRow.environment_id == d.environment_id, SlaStateRow.pipeline_id == d.pipeline_id
             )
         )
+        if sla is None or sla.targets.empty:
+            sla, standing = None, None  # targets removed: an old verdict is not a standing
         points = RollupService.points(db, *key, since=since, until=until, span_seconds=span)
         numbers = queries.version_numbers(db, {p.version_id for p in points} | {d.version_id})
         series = []

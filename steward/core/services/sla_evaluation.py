@@ -10,10 +10,10 @@ nothing new, so one breach is one alert however long it lasts.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from steward.core.adapters.db.models import (
@@ -21,6 +21,7 @@ from steward.core.adapters.db.models import (
     DeploymentRow,
     EnvironmentRow,
     PipelineRow,
+    RequestRollupRow,
     SlaStateRow,
     SlaTargetRow,
 )
@@ -31,7 +32,7 @@ from steward.core.domain.audit import Outcome
 from steward.core.domain.sla import SlaState, live_measurement, live_verdict
 from steward.core.services.alerting import unresolved_row
 from steward.core.services.context import ServiceContext
-from steward.core.services.rollups import RollupService
+from steward.core.services.rollups import MINUTE, ONLINE, RollupService, floor_to
 from steward.core.services.sla import targets_of
 from steward.core.services.uow import UnitOfWork
 
@@ -98,19 +99,26 @@ class SlaEvaluation:
             # Targets set before anything serves (so the first promotion's load test can be judged)
             # are not an outage: a deployment that does not exist yet is idle, not breached.
             serving = {
-                (env_id, pipeline_id)
-                for env_id, pipeline_id in db.execute(
-                    select(DeploymentRow.environment_id, DeploymentRow.pipeline_id)
+                (env_id, pipeline_id): utc(since)
+                for env_id, pipeline_id, since in db.execute(
+                    select(DeploymentRow.environment_id, DeploymentRow.pipeline_id, DeploymentRow.since)
                 )
             }
+            kept: set[tuple[int, int]] = set()
             for target_row, env_name, pipeline_name in rows:
                 targets = targets_of(target_row)
                 if targets.empty:
                     continue
                 judged += 1
                 key = (target_row.environment_id, target_row.pipeline_id)
+                kept.add(key)
                 tally = RollupService.window(db, *key, until=now, minutes=targets.window_minutes)
-                state, verdict = live_verdict(tally, targets)
+                covered = self._covered(db, key, serving.get(key), now, targets.window_minutes)
+                # A throughput floor over a window the deployment has not served through yet would
+                # count the minutes before it existed as silence: judge the other targets only.
+                state, verdict = live_verdict(
+                    tally, targets if covered else replace(targets, min_throughput_rps=None)
+                )
                 if key not in serving:
                     state = SlaState.IDLE
                 measured = live_measurement(tally, targets.window_minutes)
@@ -126,6 +134,9 @@ class SlaEvaluation:
                 }
                 if key not in serving:
                     detail = "nothing serves here yet"
+                elif state is SlaState.IDLE and not covered:
+                    minutes = targets.window_minutes
+                    detail = f"not judged yet: serving history covers less than the {minutes}-min window"
                 else:
                     detail = verdict.summary() if state is not SlaState.IDLE else "no request in the window"
                 where = f"{env_name}/{pipeline_name}"
@@ -161,9 +172,60 @@ class SlaEvaluation:
                     )
                     self._resolve(db, where, actor, event.occurred_at, detail)
                     changes.append(f"{where} recovered")
+            changes.extend(self._forget(uow, actor, states, kept))
             db.flush()
             uow.commit()
         return f"judged {judged} SLA(s)" + (": " + "; ".join(changes) if changes else ", no change")
+
+    @staticmethod
+    def _covered(
+        db: Session, key: tuple[int, int], since: datetime | None, now: datetime, minutes: int
+    ) -> bool:
+        """Whether the deployment served (and its traffic was rolled up) from the window's start on."""
+        start = floor_to(now, MINUTE) - timedelta(minutes=minutes)
+        if since is None or since > start:
+            return False
+        first = db.scalar(
+            select(func.min(RequestRollupRow.start)).where(
+                RequestRollupRow.environment_id == key[0],
+                RequestRollupRow.pipeline_id == key[1],
+                RequestRollupRow.span_seconds == MINUTE,
+                RequestRollupRow.channel == ONLINE,
+            )
+        )
+        return first is not None and utc(first) <= start
+
+    def _forget(
+        self,
+        uow: UnitOfWork,
+        actor: Actor,
+        states: dict[tuple[int, int], SlaStateRow],
+        kept: set[tuple[int, int]],
+    ) -> list[str]:
+        """Drop the standing of deployments whose targets were removed; an open breach ends with it."""
+        db = uow.session
+        changes = []
+        for key, row in states.items():
+            if key in kept:
+                continue
+            if row.state == SlaState.BREACHED.value:
+                names = (
+                    db.scalar(select(EnvironmentRow.name).where(EnvironmentRow.id == key[0])),
+                    db.scalar(select(PipelineRow.name).where(PipelineRow.id == key[1])),
+                )
+                where = f"{names[0]}/{names[1]}"
+                event = uow.record(
+                    actor,
+                    "sla.recovered",
+                    object_type="sla",
+                    object_id=where,
+                    after={"pipeline": names[1], "environment": names[0], "targets": None},
+                    detail=f"{names[1]} in {names[0]} has no SLA targets any more: the breach ends",
+                )
+                self._resolve(db, where, actor, event.occurred_at, "SLA targets removed")
+                changes.append(f"{where} targets removed")
+            db.delete(row)
+        return changes
 
     @staticmethod
     def _resolve(db: Session, where: str, actor: Actor, at: datetime, detail: str) -> None:

@@ -63,6 +63,8 @@ _PG_MOVE = f"INSERT INTO predictions ({_COLUMNS}) SELECT {_COLUMNS} FROM steward
 
 def _sqlite_time(value: datetime) -> str:
     """SQLAlchemy's SQLite DATETIME text (microseconds always), so ranges compare with what it wrote."""
+    if value.tzinfo is UTC:  # the common case, without a conversion: drop the "+00:00"
+        return value.isoformat(" ", "microseconds")[:26]
     if value.tzinfo is None:
         raise ValueError("naive datetime given to a UTC column")
     if value.tzinfo is not UTC:
@@ -119,7 +121,7 @@ def append_predictions(session: Session, rows: Iterable[Sequence[Any]], *, page:
 def _pages(rows: Iterable[Sequence[Any]], page: int) -> Iterator[list[list[Any]]]:
     chunk: list[list[Any]] = []
     for row in rows:
-        chunk.append(list(row))
+        chunk.append(row if type(row) is list else list(row))
         if len(chunk) >= page:
             yield chunk
             chunk = []
