@@ -40,7 +40,7 @@ from steward.core.adapters.db.models.promotions import (
 from steward.core.adapters.db.models.registry import PipelineRow, PipelineVersionRow, ReferenceProfileRow
 from steward.core.adapters.db.models.rollups import RequestRollupRow, RollupMarkRow, SlaStateRow
 from steward.core.adapters.db.models.service_levels import LoadTestRow, SlaTargetRow
-from steward.core.adapters.db.models.serving import ApiKeyRow
+from steward.core.adapters.db.models.serving import ApiKeyRow, RuleSetArmRow, RuleSetRow
 
 __all__ = [
     "AlertOccurrenceRow",
@@ -77,6 +77,8 @@ __all__ = [
     "ReferenceProfileRow",
     "RequestRollupRow",
     "RollupMarkRow",
+    "RuleSetArmRow",
+    "RuleSetRow",
     "SessionRow",
     "SignoffPolicyRow",
     "SlaStateRow",
