@@ -23,7 +23,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from steward.core.errors import InvalidInput
 from steward.core.pipelines.schema import ColumnSpec, InputSchema
@@ -97,7 +97,7 @@ class Condition:
         if isinstance(target, bool):  # a boolean column: 0/1, true/false
             same = bool(value) == target
             return same if self.operator == "==" else not same
-        number, bound = float(value), float(target)
+        number, bound = float(value), float(cast(float, target))
         return {
             "==": number == bound,
             "!=": number != bound,
