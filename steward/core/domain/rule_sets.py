@@ -97,7 +97,7 @@ class Condition:
         if isinstance(target, bool):  # a boolean column: 0/1, true/false
             same = bool(value) == target
             return same if self.operator == "==" else not same
-        number, bound = float(value), float(cast(float, target))
+        number, bound = float(cast(float, value)), float(cast(float, target))
         return {
             "==": number == bound,
             "!=": number != bound,
@@ -165,7 +165,7 @@ class RuleSet:
             "rules": [
                 {
                     "when": [
-                        {"column": c.column, "operator": c.operator, "value": c.value}
+                        {"column": c.column, "operator": c.operator, "value": _json_value(c.value)}
                         for c in rule.conditions
                     ],
                     **_outcome_dict(rule.outcome),
@@ -211,6 +211,10 @@ class RuleSet:
             Rule(tuple(condition(c) for c in rule["when"]), outcome(rule)) for rule in data.get("rules", [])
         )
         return cls(rules, outcome(data["default"]))
+
+
+def _json_value(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
 
 
 def _outcome_dict(outcome: Outcome) -> dict[str, Any]:
