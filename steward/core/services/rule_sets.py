@@ -354,7 +354,7 @@ class RuleSetService:
             tier=tier,
             object_type="deployment",
             object_id=f"{str(environment)[:64]}/{str(pipeline)[:100]}",
-            what=what,
+            what=f"(needed to {what} of {str(pipeline)[:100]})",
         )
         return tier
 
