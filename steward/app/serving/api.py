@@ -129,9 +129,10 @@ class Scorer:
         result: tuple[list[float], list[Any] | None] | None = None
         if use_primary or (alternative is None and rules is None):
             try:
-                result = live.primary.predict(frame)
-                if not all(math.isfinite(v) for v in result[0]):
+                answered = live.primary.predict(frame)
+                if not all(math.isfinite(v) for v in answered[0]):
                     raise ValueError("the primary answered NaN or infinity")
+                result = answered  # only a finite answer is an answer
                 slow = (time.perf_counter() - started) * 1000 > self.timeout_ms
                 self._report(live, not slow, "the primary took longer than the timeout" if slow else "")
             except Exception as problem:  # deliberately broad: any model failure is the primary failing
@@ -146,9 +147,10 @@ class Scorer:
         if result is None and alternative is not None:
             served, fallback = alternative, True
             try:
-                result = served.predict(check_records(served.schema, records))
-                if not all(math.isfinite(v) for v in result[0]):
+                answered = served.predict(check_records(served.schema, records))
+                if not all(math.isfinite(v) for v in answered[0]):
                     raise ValueError("the fallback answered NaN or infinity too")
+                result = answered
             except Exception as problem:  # deliberately broad: both failed; the request fails
                 return self._failed(live, served, records, batch, request_id, started, str(problem))
         assert result is not None
