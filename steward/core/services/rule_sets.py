@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import builtins
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import func, select
@@ -196,7 +196,7 @@ class RuleSetService:
         actor: Actor,
         environment: str,
         pipeline: str,
-        rows: builtins.list[Mapping[str, Any]],
+        rows: Sequence[Mapping[str, Any]],
         default_output: Any,
         default_label: Any = None,
         comment: str = "",
