@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from steward.core.services.registry import PipelineService
     from steward.core.services.retrain_policies import RetrainPolicyService
     from steward.core.services.rollups import RollupService
+    from steward.core.services.rule_sets import RuleSetService
     from steward.core.services.service_health import ServiceHealthService
     from steward.core.services.signals import SignalService
     from steward.core.services.sla import SlaService
@@ -253,6 +254,13 @@ class Steward:
         from steward.core.services.api_keys import ApiKeyService
 
         return ApiKeyService(self.ctx)
+
+    @cached_property
+    def rule_sets(self) -> RuleSetService:
+        """Fallback rule sets per deployment: versioned, armed, failed over to and back (audited)."""
+        from steward.core.services.rule_sets import RuleSetService
+
+        return RuleSetService(self.ctx)
 
     @cached_property
     def head_to_head(self) -> HeadToHeadService:

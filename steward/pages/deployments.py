@@ -25,6 +25,7 @@ from steward.app.ui.deployment_controls import (
 from steward.app.ui.evidence import CHART_CONFIG, missing_phrase, render_evidence
 from steward.app.ui.guard import attempt, require
 from steward.app.ui.rollout_panel import render_rollouts
+from steward.app.ui.rule_set_editor import render_rule_set_editor
 from steward.app.ui.text import md, plain, when
 from steward.core.domain.permissions import Action, Tier, is_allowed
 from steward.core.domain.promotions import LedgerEntry, LedgerKind, RequestStatus, certificate_file_name
@@ -103,6 +104,7 @@ else:
     st.info("Nothing is deployed yet. Versions reach Dev, then Test, then Prod through promotion requests.")
 render_operations(steward, actor, serving)  # fail over and back, load tests
 render_rollouts(steward, actor, serving)  # shadow and canary: start, watch, end
+render_rule_set_editor(steward, actor, serving)  # the fallback rule set: edit, arm, fail over to it
 
 # ---- requests in flight --------------------------------------------------------------------
 st.subheader("Promotion requests in flight")

@@ -74,6 +74,10 @@ COMMANDS: dict[str, Entry] = {
         "deployments:failover_command",
         "Serve PIPELINE's armed fallback in ENVIRONMENT now; the primary stays armed to fail back to.",
     ),
+    "fallback": Entry(
+        "fallback:fallback_group",
+        "Fallback rule sets per deployment: show, save a version, arm, fail over to one and back.",
+    ),
     "keys": Entry(
         "keys:keys_group",
         "API keys for the scoring service (stored hashed; the secret is shown once).",

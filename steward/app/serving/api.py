@@ -35,6 +35,7 @@ from steward.core.scoring.contract import (
     parse_records,
 )
 from steward.core.scoring.model import ServingVersion
+from steward.core.scoring.rule_fallback import LiveRuleSet
 from steward.core.services.online_log import OnlineLog
 
 if TYPE_CHECKING:
@@ -57,7 +58,8 @@ class PredictAnswer(BaseModel):
     version: int
     version_id: str
     fallback: bool
-    served_by: str
+    served_by: str  # primary, fallback (an earlier version) or rule_set
+    rule_set_version: int | None = None  # when the fallback rule set answered
     request_id: str
     request_ids: list[str] | None = None
 
@@ -119,17 +121,21 @@ class Scorer:
         started: float,
     ) -> JSONResponse:
         frame = check_records(live.primary.schema, records)
+        rules = live.rule_set
+        if rules is not None and rules.engaged:  # failed over to the rule set: it answers everything
+            return self._from_rules(live, rules, records, batch, request_id, started)
         served, fallback = live.primary, live.on_fallback
         use_primary, moved = live.breaker.allow_primary(started)
         if moved is not None:
             self.table.breaker_moved(live, moved, "cool-down over: one request probes the primary")
-        alternative = None if live.on_fallback else live.fallback  # after a fail-over, no way back by itself
+        alternative = None if live.on_fallback or rules else live.fallback  # an armed rule set comes first
         result: tuple[list[float], list[Any] | None] | None = None
-        if use_primary or alternative is None:
+        if use_primary or (alternative is None and rules is None):
             try:
-                result = live.primary.predict(frame)
-                if not all(math.isfinite(v) for v in result[0]):
+                answered = live.primary.predict(frame)
+                if not all(math.isfinite(v) for v in answered[0]):
                     raise ValueError("the primary answered NaN or infinity")
+                result = answered  # only a finite answer is an answer
                 slow = (time.perf_counter() - started) * 1000 > self.timeout_ms
                 self._report(live, not slow, "the primary took longer than the timeout" if slow else "")
             except Exception as problem:  # deliberately broad: any model failure is the primary failing
@@ -137,20 +143,52 @@ class Scorer:
                 self.metrics.errors.labels(
                     live.environment, live.pipeline, f"v{served.number}", "primary"
                 ).inc()
-                if alternative is None:
+                if alternative is None and rules is None:
                     return self._failed(live, served, records, batch, request_id, started, str(problem))
+        if result is None and rules is not None:
+            return self._from_rules(live, rules, records, batch, request_id, started)
         if result is None and alternative is not None:
             served, fallback = alternative, True
             try:
-                result = served.predict(check_records(served.schema, records))
+                answered = served.predict(check_records(served.schema, records))
+                if not all(math.isfinite(v) for v in answered[0]):
+                    raise ValueError("the fallback answered NaN or infinity too")
+                result = answered
             except Exception as problem:  # deliberately broad: both failed; the request fails
                 return self._failed(live, served, records, batch, request_id, started, str(problem))
         assert result is not None
+        return self._answered(live, served, records, batch, request_id, started, result, fallback)
+
+    def _from_rules(
+        self,
+        live: LiveDeployment,
+        rules: LiveRuleSet,
+        records: list[dict[str, Any]],
+        batch: bool,
+        request_id: str,
+        started: float,
+    ) -> JSONResponse:
+        """The armed rule set answers (plain Python over the checked records: it cannot fail on them)."""
+        answer = rules.answer(records)
+        return self._answered(live, live.primary, records, batch, request_id, started, answer, True, rules)
+
+    def _answered(
+        self,
+        live: LiveDeployment,
+        served: ServingVersion,
+        records: list[dict[str, Any]],
+        batch: bool,
+        request_id: str,
+        started: float,
+        result: tuple[list[float], list[Any] | None],
+        fallback: bool,
+        rules: LiveRuleSet | None = None,
+    ) -> JSONResponse:
         predictions, labels = result
         ids = [request_id] if not batch else [f"{request_id}:{i}" for i in range(len(records))]
         latency = (time.perf_counter() - started) * 1000
-        self._log(live, served, records, ids, predictions, labels, latency, "ok", fallback)
-        version = f"v{served.number}"
+        self._log(live, served, records, ids, predictions, labels, latency, "ok", fallback, rules)
+        version = rules.metric_version if rules is not None else f"v{served.number}"
         self.metrics.requests.labels(live.environment, live.pipeline, version, "ok").inc()
         self.metrics.latency.labels(live.environment, live.pipeline, version).observe(latency / 1000)
         if fallback:
@@ -161,9 +199,11 @@ class Scorer:
             "version": served.number,
             "version_id": served.version_id,
             "fallback": fallback,
-            "served_by": "fallback" if fallback else "primary",
+            "served_by": "rule_set" if rules is not None else "fallback" if fallback else "primary",
             "request_id": request_id,
         }
+        if rules is not None:
+            body["rule_set_version"] = rules.number
         if batch:
             body["request_ids"] = ids
         return JSONResponse(body, headers={"X-Request-ID": request_id})
@@ -221,12 +261,15 @@ class Scorer:
         latency: float,
         status: str,
         fallback: bool,
+        rules: LiveRuleSet | None = None,
     ) -> None:
         now = self.clock.now()
         for i, record in enumerate(records):
             output: dict[str, Any] = {"prediction": predictions[i]}
             if labels is not None:
                 output["label"] = labels[i]
+            if rules is not None:
+                output["rule_set_version"] = rules.number
             self.log.submit(
                 {
                     "pipeline_id": live.pipeline_id,

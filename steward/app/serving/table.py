@@ -25,13 +25,17 @@ from steward.core.domain.accounts import Actor
 from steward.core.domain.api_keys import ApiKey
 from steward.core.domain.audit import Outcome
 from steward.core.domain.promotions import Deployment
+from steward.core.domain.rule_sets import RuleSetArm
+from steward.core.errors import InvalidInput
 from steward.core.scoring.breaker import BreakerState, CircuitBreaker
 from steward.core.scoring.candidate import CandidateRejected, verify
 from steward.core.scoring.model import ServingVersion, warmup_outputs
+from steward.core.scoring.rule_fallback import LiveRuleSet, live_rule_set
 from steward.core.services.api_keys import ApiKeyService
 from steward.core.services.context import ServiceContext
 from steward.core.services.deployments import DeploymentService
 from steward.core.services.registry import PipelineService
+from steward.core.services.rule_sets import RuleSetService
 from steward.core.services.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -50,6 +54,7 @@ class LiveDeployment:
     fallback: ServingVersion | None
     on_fallback: bool  # a fail-over put the fallback in the primary slot: every answer is a fallback answer
     breaker: CircuitBreaker
+    rule_set: LiveRuleSet | None = None  # armed: the breaker's fallback (or, engaged, every answer)
 
     @property
     def name(self) -> str:
@@ -79,6 +84,7 @@ class ServingTable:
     refreshed: bool = False
     swaps: int = 0
     _cache: dict[str, ServingVersion] = field(default_factory=dict)
+    _arms: dict[Key, RuleSetArm] = field(default_factory=dict)
     _events: queue.SimpleQueue[tuple[str, str, str]] = field(default_factory=queue.SimpleQueue)
     _stop: threading.Event = field(default_factory=threading.Event)
     hooks: list[Callable[[], None]] = field(default_factory=list)  # run after each poll (rollout routing)
@@ -124,6 +130,7 @@ class ServingTable:
         try:
             self.keys = ApiKeyService(self.ctx).by_digest()
             serving = DeploymentService(self.ctx).serving()
+            self._arms = RuleSetService(self.ctx).armed()
         except Exception as problem:  # deliberately broad: the database may be away; keep serving
             log.warning("could not read the deployments (%s); serving what is loaded", str(problem)[:200])
             return
@@ -154,12 +161,22 @@ class ServingTable:
             and current.primary.version_id == deployment.version_id
             and (current.fallback.version_id if current.fallback else None) == fallback_id
             and current.on_fallback == deployment.on_fallback
+            and _same_rules(current.rule_set, self._arms.get(key))
         ):
             return False
         primary = self._load(deployment, deployment.version_id)
         if primary is None:
             return False  # the old version (if any) keeps serving
         fallback = self._load(deployment, fallback_id) if fallback_id else None
+        rules = self._rules(deployment, primary)
+        if (
+            current is not None
+            and current.primary is primary
+            and current.fallback is fallback
+            and current.on_fallback == deployment.on_fallback
+            and current.rule_set == rules
+        ):
+            return False  # only a refused rule set differs from what the ledger says: nothing to swap
         table[key] = LiveDeployment(
             environment=deployment.environment_name,
             pipeline=deployment.pipeline_name,
@@ -170,8 +187,31 @@ class ServingTable:
             fallback=fallback,
             on_fallback=deployment.on_fallback,
             breaker=current.breaker if current is not None else self.breakers.new(),
+            rule_set=rules,
         )
         return True
+
+    def _rules(self, deployment: Deployment, primary: ServingVersion) -> LiveRuleSet | None:
+        """The armed rule set if it fits the primary; a misfit is audited once and not served."""
+        arm = self._arms.get((deployment.environment_name, deployment.pipeline_name))
+        if arm is None:
+            return None
+        mark = (f"rule-set:{arm.version.id}", deployment.ledger_entry_id)
+        if mark in self.refused:
+            return None
+        try:
+            return live_rule_set(arm, primary)
+        except InvalidInput as problem:
+            name = f"{deployment.environment_name}/{deployment.pipeline_name}"
+            self.refused[mark] = str(problem)
+            log.error("refused %s %s: %s", name, arm.version.label, problem)
+            self._record(
+                "serving.rule_set_refused",
+                name,
+                Outcome.FAILED,
+                f"{arm.version.label} v{primary.number}: {problem}",
+            )
+            return None
 
     def _load(self, deployment: Deployment, version_id: str) -> ServingVersion | None:
         cached = self._cache.get(version_id)
@@ -233,3 +273,10 @@ class ServingTable:
                 uow.commit()
         except Exception as problem:  # deliberately broad: retried by the next poll only for breaker events
             log.error("could not audit %s for %s: %s", action, name, str(problem)[:200])
+
+
+def _same_rules(held: LiveRuleSet | None, arm: RuleSetArm | None) -> bool:
+    """Whether the rule set held still is what the ledger arms (same version, same engagement)."""
+    if held is None or arm is None:
+        return held is None and arm is None
+    return held.rule_set_id == arm.version.id and held.engaged == arm.engaged

@@ -4,9 +4,10 @@ A request only puts its row on an in-memory queue (no request waits on the
 database). A writer thread inserts what has gathered every ``flush_seconds``;
 when the database is unreachable or locked it appends the batch to a local
 spool file (JSON lines, fsynced) and replays the spool, oldest first, once a
-write succeeds again. Inserts skip request ids already logged, so a replay
-after a half-known outcome never duplicates a row: nothing is lost, nothing
-is logged twice.
+write succeeds again. Rows go through the prediction log's one bulk path
+(``bulk.append_predictions``, shared with batch runs), which skips request
+ids already logged, so a replay after a half-known outcome never duplicates
+a row: nothing is lost, nothing is logged twice.
 """
 
 from __future__ import annotations
@@ -22,13 +23,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from steward.core.adapters.db.bulk import insert_new
-from steward.core.adapters.db.models import PredictionRow
+from steward.core.adapters.db.bulk import PREDICTION_COLUMNS, append_predictions
 from steward.core.services.context import ServiceContext
 from steward.core.services.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
-KEYS = ("pipeline_id", "environment_id", "request_id")
 _TIMES = ("event_time", "scored_at")
 
 
@@ -120,8 +119,7 @@ class OnlineLog:
     def _write(self, rows: list[dict[str, Any]]) -> bool:
         try:
             with UnitOfWork(self.ctx) as uow:
-                for first in range(0, len(rows), 1000):
-                    insert_new(uow.session, PredictionRow, rows[first : first + 1000], KEYS)
+                append_predictions(uow.session, [tuple(row[c] for c in PREDICTION_COLUMNS) for row in rows])
                 uow.commit()
             return True
         except Exception as problem:  # deliberately broad: any failure to write means "spool it"

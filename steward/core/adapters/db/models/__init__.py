@@ -42,7 +42,7 @@ from steward.core.adapters.db.models.retraining import RetrainPolicyRow, Retrain
 from steward.core.adapters.db.models.rollouts import RolloutRow, ShadowPredictionRow
 from steward.core.adapters.db.models.rollups import RequestRollupRow, RollupMarkRow, SlaStateRow
 from steward.core.adapters.db.models.service_levels import LoadTestRow, SlaTargetRow
-from steward.core.adapters.db.models.serving import ApiKeyRow
+from steward.core.adapters.db.models.serving import ApiKeyRow, RuleSetArmRow, RuleSetRow
 
 __all__ = [
     "AlertOccurrenceRow",
@@ -82,6 +82,8 @@ __all__ = [
     "RetrainRunRow",
     "RolloutRow",
     "RollupMarkRow",
+    "RuleSetArmRow",
+    "RuleSetRow",
     "SessionRow",
     "ShadowPredictionRow",
     "SignoffPolicyRow",
