@@ -282,8 +282,8 @@ def _window_firings(db: Session, event: AuditEvent) -> list[Firing]:
     "for N windows" means N consecutive windows.
     """
     after = event.after or {}
-    run_id = after.get("run")
-    if not isinstance(run_id, int):
+    run_id = after.get("run")  # the batch run's id: 32 hex characters (it was never an int)
+    if not isinstance(run_id, str) or not run_id:
         return []
     pipeline = str(after.get("pipeline") or "") or None
     environment = str(after.get("environment") or "") or None
