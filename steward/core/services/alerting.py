@@ -12,9 +12,10 @@ opens the incident, or reopens the resolved one. Monitors without an audit
 event of their own raise a firing with :func:`raise_alert` (an ``alert.fire``
 event). Opening and reopening write the channels' outbox rows in the same
 transaction; a repeat of an unchanged incident writes nothing new. Opening
-and reopening are audited by the very event that caused them (the
-incident's first event, or the occurrence that reopened it, both in the
-audit chain); what people do to an incident is audited as ``alert.*``.
+and reopening get audit events of their own (``alert.open``,
+``alert.reopen``, by ``system:alerts``, see :func:`lifecycle_events`),
+recorded by the unit of work right after the event that caused them; what
+people do to an incident is audited as ``alert.*`` too.
 
 Locking: the caller holds the audit head row (``UnitOfWork.record`` locks it
 first), and every writer of alerts takes that lock before touching an alert,
@@ -90,6 +91,35 @@ class AlertEffects:
 
     notifications: list[Notification] = field(default_factory=list)
     opened: list[Alert] = field(default_factory=list)  # opened or reopened by this event (its evidence)
+
+
+OPENER = Actor.system_actor("alerts")  # who opens and reopens incidents: the rules, not a person
+
+
+@dataclass(frozen=True)
+class LifecycleEvent:
+    """The audit event of an incident opening or reopening, recorded right after the event that caused it."""
+
+    action: str  # alert.open or alert.reopen
+    object_id: str
+    after: dict[str, Any]
+    detail: str
+
+
+def lifecycle_events(effects: AlertEffects, cause: AuditEvent) -> list[LifecycleEvent]:
+    """One ``alert.open`` or ``alert.reopen`` per incident the cause opened, naming the cause's seq."""
+    found = []
+    for alert in effects.opened:
+        verb = "reopen" if alert.status is AlertStatus.REOPENED else "open"
+        found.append(
+            LifecycleEvent(
+                action=f"alert.{verb}",
+                object_id=str(alert.id),
+                after=alert.snapshot() | {"cause_seq": cause.seq},
+                detail=f"{verb}ed by audit #{cause.seq}: {alert.title}, {alert.where}"[:MAX_DETAIL],
+            )
+        )
+    return found
 
 
 def to_alert(row: AlertRow) -> Alert:
