@@ -260,11 +260,11 @@ def firings_of(db: Session, event: AuditEvent) -> list[Firing]:
         found.append(
             Firing(
                 kind=rule.kind,
-                fingerprint=rule.fingerprint(event)[:400],
+                fingerprint=rule.fingerprint(event)[:400],  # the event's own object: a monitor keeps its id
                 pipeline=rule.pipeline(event),
                 environment=rule.environment(event),
                 object_type=event.object_type,
-                object_id=event.object_id,
+                object_id=_object_named(event),
                 occurred_at=event.occurred_at,
                 seq=event.seq,
                 value=None,
@@ -276,6 +276,14 @@ def firings_of(db: Session, event: AuditEvent) -> list[Firing]:
     if event.action == "batch.run" and event.outcome is Outcome.OK:
         found.extend(_window_firings(db, event))
     return found
+
+
+def _object_named(event: AuditEvent) -> str:
+    """The object in words for the incident: a monitor by its data set (its name), not its number."""
+    dataset = (event.after or {}).get("dataset")
+    if event.object_type == "monitor" and isinstance(dataset, str) and dataset:
+        return dataset[:200]
+    return event.object_id
 
 
 def _firing(
@@ -295,7 +303,7 @@ def _firing(
         pipeline=pipeline,
         environment=environment,
         object_type=event.object_type,
-        object_id=event.object_id,
+        object_id=_object_named(event),
         occurred_at=event.occurred_at,
         seq=event.seq,
         value=value,
@@ -322,7 +330,7 @@ def _window_firings(db: Session, event: AuditEvent) -> list[Firing]:
     )
     found: list[Firing] = []
     for w in windows:
-        ref = f"run #{run_id}, window {w.label}"
+        ref = f"window {w.label} of run {run_id[:8]}"
         moved = _moved_share(w.report_json)
         checks = (
             (DRIFT_KIND, w.verdict == "drift", moved, f"{ref}: {w.reason}"),
