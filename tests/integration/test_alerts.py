@@ -66,7 +66,7 @@ def test_a_tampered_artifact_opens_one_critical_alert_naming_its_evidence(world)
     s = world.steward
     tamper(world)
     assert s.pipelines.verify_artifacts(SYSTEM)
-    event = s.audit.recent(1)[0]
+    event = s.audit.recent(2)[1]  # the evidence, then the incident's own alert.open
     assert event.action == "artifact.integrity_failed"
     [alert] = s.alerts.list()
     assert (alert.kind, alert.severity, alert.status) == ("artifact.integrity", Severity.CRITICAL, "open")
@@ -148,7 +148,7 @@ def test_an_alert_opens_in_the_transaction_of_its_evidence(tmp_path, database_ur
             assert notifier.sent == []  # not before the commit
             uow.commit()
         [alert] = steward.alerts.list()
-        assert alert.first_seq == head + 1 and steward.audit.recent(1)[0].seq == head + 1
+        assert alert.first_seq == head + 1 and steward.audit.recent(1)[0].seq == head + 2  # then alert.open
         [sent] = notifier.sent
         assert sent.topic == "alert.opened" and sent.data["alert"] == alert.id
     finally:
