@@ -1,9 +1,11 @@
-"""Admin: users and roles, sessions, single sign-on group mappings, environments, the permission matrix."""
+"""Admin: users and roles, sessions, single sign-on group mappings, environments, notification channels,
+sign-off policies, the permission matrix."""
 
 import pandas as pd
 import streamlit as st
 
 from steward.app.ui.api_keys import render_api_keys
+from steward.app.ui.channels import render_channel_form, render_channel_table, render_delivery_log
 from steward.app.ui.guard import attempt, require
 from steward.app.ui.policies import render_policy_editor
 from steward.app.ui.text import plain, when
@@ -15,8 +17,16 @@ steward, actor = page.steward, page.actor
 ROLE_NAMES = [role.value for role in Role]
 
 st.title("Admin")
-users_tab, sessions_tab, sso_tab, env_tab, policy_tab, matrix_tab = st.tabs(
-    ["Users", "Sessions", "Single sign-on", "Environments", "Sign-off policies", "Permissions"]
+users_tab, sessions_tab, sso_tab, env_tab, channels_tab, policy_tab, matrix_tab = st.tabs(
+    [
+        "Users",
+        "Sessions",
+        "Single sign-on",
+        "Environments",
+        "Notification channels",
+        "Sign-off policies",
+        "Permissions",
+    ]
 )
 
 
@@ -190,6 +200,16 @@ with env_tab:
                 lambda: steward.environments.rename(actor, rename_from, rename_to),
                 f"Environment {rename_from} renamed to {rename_to.strip()}",
             )
+
+with channels_tab:
+    st.caption(
+        "Where incidents and sign-off requests are announced: signed webhooks and e-mail, by severity and "
+        "pipeline. Addresses on loopback, link-local or private networks are refused unless allowed here."
+    )
+    render_channel_table(steward)
+    render_channel_form(steward, actor)
+    st.markdown("**Delivery log**")
+    render_delivery_log(steward)
 
 with policy_tab:
     render_policy_editor(steward, actor)

@@ -14,8 +14,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from steward.app.ui.channels import render_channel_table, render_delivery_log
 from steward.app.ui.guard import require
-from steward.app.ui.incidents import render_channels, render_incident, render_rules
+from steward.app.ui.incidents import render_incident, render_rules
 from steward.app.ui.text import md, plain, when
 from steward.core.domain.alerts import Alert
 from steward.core.domain.permissions import Action, is_allowed
@@ -124,9 +125,13 @@ else:
         hide_index=True,
     )
 
-# ---- rules and channels ---------------------------------------------------------------------------
+# ---- rules and what the channels were told -------------------------------------------------------
 st.subheader("Alert rules")
 st.caption("Each kind of alert: its severity, the condition that opens an incident, and its runbook.")
 render_rules(steward, actor, steward.alert_rules.list(), may_edit=may_manage)
-st.subheader("Notification channels")
-render_channels(steward, actor, may_configure=is_allowed(actor.roles, Action.MANAGE_NOTIFICATIONS))
+st.subheader("Notifications sent")
+st.caption(
+    "Where incidents are announced, and every delivery attempt. Admins configure channels on the Admin page."
+)
+render_channel_table(steward)
+render_delivery_log(steward)

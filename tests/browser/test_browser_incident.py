@@ -9,34 +9,24 @@ import pytest
 from browserkit import AppServer, act, click_nav, open_tab, run_app, settle, shot, sign_in_locally, warm_up
 from playwright.sync_api import Browser, Page, expect
 
-from steward.core.domain.accounts import Actor
 from steward.core.domain.alert_rules import DRIFT_KIND
-from steward.core.services.alerting import raise_alert
-from steward.core.services.uow import UnitOfWork
+from steward.core.setup.demo import as_user
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.xdist_group("browser_incident"),
-    # Acknowledge passed in the browser; the click on the evidence link was last seen failing (act() waited
-    # for a rerun that a page-link navigation does not make). Fixed as below but not yet re-run: unskip then.
-    pytest.mark.skip(reason="evidence-link step not yet re-verified after the navigation fix"),
-]
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser_incident")]
 
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory, browser: Browser) -> Iterator[AppServer]:
+    """The full demo: its bike-demand monitor found drift in 2012 (an open incident, from the real run).
+
+    The one thing set up here: the demo's retrained v2 reaches Dev (Dev's policy deploys it), so the ledger
+    holds a version to roll back to, as after an automatic retrain.
+    """
     with run_app(tmp_path_factory.mktemp("incident"), full_demo=True) as server:
-        for _ in range(2):  # the drift rule wants two consecutive windows
-            with UnitOfWork(server.steward.ctx) as uow:
-                raise_alert(
-                    uow,
-                    Actor.system_actor("monitor"),
-                    DRIFT_KIND,
-                    pipeline="credit-default",
-                    environment="Test",
-                    detail="income and age moved in the latest window",
-                )
-                uow.commit()
+        steward = server.steward
+        dana = as_user(steward, "dana")
+        latest = max(v.number for v in steward.pipelines.versions("bike-demand"))
+        steward.promotions.request(dana, "bike-demand", latest, "Dev", "retrained on the 2012 rows")
         warm_up(browser, server)
         yield server
 
@@ -44,8 +34,9 @@ def app(tmp_path_factory: pytest.TempPathFactory, browser: Browser) -> Iterator[
 def work_on(page: Page, incident_id: int) -> None:
     click_nav(page, "Alerts")
     expect(page.get_by_role("heading", name="Open incidents", exact=False)).to_be_visible()
-    summary = page.locator('[data-testid="stExpander"] summary').filter(has_text=f"{incident_id} warning")
-    act(page, summary.first.click)
+    expander = page.locator('[data-testid="stExpander"] details').filter(has_text=f"#{incident_id} warning")
+    if expander.first.get_attribute("open") is None:  # a rerun keeps it open: a second click would close it
+        act(page, expander.first.locator("summary").click)
     settle(page)
 
 
@@ -60,6 +51,7 @@ def submit(page: Page, incident_id: int, note: str, button: str) -> None:
 def test_an_operator_acknowledges_drills_in_rolls_back_and_resolves(app: AppServer, browser: Browser) -> None:
     steward = app.steward
     [incident] = [a for a in steward.alerts.unresolved() if a.kind == DRIFT_KIND]
+    assert (incident.pipeline, incident.environment) == ("bike-demand", "Dev")  # seeded by the demo's run
     page = open_tab(browser).page
     sign_in_locally(page, app.url, "otto")
     work_on(page, incident.id)
@@ -72,11 +64,13 @@ def test_an_operator_acknowledges_drills_in_rolls_back_and_resolves(app: AppServ
     settle(page)
     link.click()  # a page link navigates: no rerun of this page for act() to wait for
     expect(page.get_by_role("heading", name="Drift", exact=False).first).to_be_visible()
-    assert "pipeline=credit-default" in page.url and "environment=Test" in page.url
+    assert "pipeline=bike-demand" in page.url and "environment=Dev" in page.url
 
     work_on(page, incident.id)
     shot(page, "alerts-incident")
-    submit(page, incident.id, f"incident #{incident.id}: drift after v2", "Roll back")
+    submit(
+        page, incident.id, f"incident #{incident.id}: back to v1 until the retrain is reviewed", "Roll back"
+    )
     expect(page.get_by_text("Rolled back: ledger #", exact=False)).to_be_visible()
     work_on(page, incident.id)
     submit(page, incident.id, "rolled back to v1; retrain scheduled", "Resolve")

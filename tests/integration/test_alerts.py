@@ -66,7 +66,7 @@ def test_a_tampered_artifact_opens_one_critical_alert_naming_its_evidence(world)
     s = world.steward
     tamper(world)
     assert s.pipelines.verify_artifacts(SYSTEM)
-    event = s.audit.recent(1)[0]
+    event = s.audit.recent(2)[1]  # the evidence, then the incident's own alert.open
     assert event.action == "artifact.integrity_failed"
     [alert] = s.alerts.list()
     assert (alert.kind, alert.severity, alert.status) == ("artifact.integrity", Severity.CRITICAL, "open")
@@ -103,11 +103,12 @@ def test_failed_batch_runs_are_one_alert_per_monitor(world):
     for _ in range(3):
         assert s.monitoring.run(dana, test_monitor).status == "failed"
     assert s.monitoring.run(world["otto"], prod_monitor).status == "failed"
-    alerts = {a.object_id: a for a in s.alerts.list(severity=Severity.CRITICAL, pipeline="toy")}
-    assert set(alerts) == {str(test_monitor), str(prod_monitor)}
-    assert alerts[str(test_monitor)].count == 3 and alerts[str(prod_monitor)].count == 1
-    assert alerts[str(test_monitor)].kind == "batch.failed" and alerts[str(test_monitor)].page == "Drift"
-    assert "nothing serves toy in Test" in alerts[str(test_monitor)].detail
+    alerts = {a.environment: a for a in s.alerts.list(severity=Severity.CRITICAL, pipeline="toy")}
+    assert set(alerts) == {"Test", "Prod"}  # one per monitor (the fingerprint keeps the monitor's id)
+    assert alerts["Test"].count == 3 and alerts["Prod"].count == 1
+    assert alerts["Test"].kind == "batch.failed" and alerts["Test"].page == "Drift"
+    assert alerts["Test"].where == "toy in Test, monitor 'toy/production'"  # in words, not a monitor id
+    assert "nothing serves toy in Test" in alerts["Test"].detail
 
 
 def test_events_that_match_no_rule_open_nothing(world):
@@ -148,7 +149,7 @@ def test_an_alert_opens_in_the_transaction_of_its_evidence(tmp_path, database_ur
             assert notifier.sent == []  # not before the commit
             uow.commit()
         [alert] = steward.alerts.list()
-        assert alert.first_seq == head + 1 and steward.audit.recent(1)[0].seq == head + 1
+        assert alert.first_seq == head + 1 and steward.audit.recent(1)[0].seq == head + 2  # then alert.open
         [sent] = notifier.sent
         assert sent.topic == "alert.opened" and sent.data["alert"] == alert.id
     finally:
@@ -167,7 +168,7 @@ def test_opening_notifies_the_people_who_manage_alerts_once(tmp_path, database_u
         opened = [n for n in notifier.sent if n.topic == "alert.opened"]
         assert len(opened) == 1
         assert opened[0].recipients == ("ada", "opal", "otto")  # admins and operators, by name
-        assert "toy/v1" in opened[0].subject and "audit #" in opened[0].body
+        assert "toy, version v1" in opened[0].subject and "audit #" in opened[0].body
     finally:
         steward.close()
 

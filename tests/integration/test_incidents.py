@@ -62,7 +62,15 @@ def test_a_hundred_firings_of_one_cause_are_one_incident_with_a_hundred_entries(
     assert len(timeline) == 100
     assert [o.occurred_at for o in timeline] == sorted(o.occurred_at for o in timeline)
     assert timeline[0].seq == incident.first_seq and timeline[-1].seq == incident.last_seq
-    assert {e.action for e in steward.audit.recent(101)} == {"alert.fire"}  # each firing is audited
+    actions = [e.action for e in steward.audit.recent(200)]
+    assert actions.count("alert.fire") == 101  # each firing is audited
+    assert actions.count("alert.open") == 2  # and each opening once, by the rules, after its cause
+    opened = next(e for e in steward.audit.recent(200) if e.object_id == str(incident.id))
+    assert (opened.action, opened.actor, opened.after["cause_seq"]) == (
+        "alert.open",
+        "system:alerts",
+        incident.first_seq,
+    )
 
 
 def test_the_rule_condition_needs_n_consecutive_breaching_windows_within_the_minutes(steward, people, clock):
@@ -131,5 +139,16 @@ def test_lifecycle_assign_snooze_resolve_reopen_each_audited_and_ranked(steward,
     fire(steward)  # fires again after the resolve: the same incident, reopened
     reopened = steward.alerts.get(critical.id)
     assert (reopened.status, reopened.reopened_count, reopened.count) == (AlertStatus.REOPENED, 1, 2)
-    actions = [e.action for e in steward.audit.recent(50) if e.object_type == "alert"]
-    assert actions[:4] == ["alert.resolve", "alert.snooze", "alert.assign", "alert.acknowledge"]
+    events = [
+        e for e in steward.audit.recent(50) if e.object_type == "alert" and e.object_id == str(critical.id)
+    ]
+    assert [e.action for e in events] == [
+        "alert.reopen",  # its own event, right after the firing that reopened it
+        "alert.resolve",
+        "alert.snooze",
+        "alert.assign",
+        "alert.acknowledge",
+        "alert.open",
+    ]
+    assert events[0].after["cause_seq"] == reopened.last_seq and events[0].actor == "system:alerts"
+    assert events[0].seq == reopened.last_seq + 1

@@ -1,4 +1,4 @@
-"""The Alerts page's pieces: an incident's drill-down and actions, the rules editor, the channels.
+"""The Alerts page's pieces: an incident's drill-down and actions, and the rules editor.
 
 Every change goes through one service call (``attempt``), which audits it and
 checks the actor's permission itself; these helpers only lay out what the
@@ -202,81 +202,4 @@ def render_rules(steward: Steward, actor: Actor, rules: list[RuleSettings], *, m
                     runbook=runbook,
                 ),
                 lambda r: f"Rule {r.kind} saved: {r.describe()}.",
-            )
-
-
-def render_channels(steward: Steward, actor: Actor, *, may_configure: bool) -> None:
-    channels = steward.notifications.channels()
-    if channels:
-        st.dataframe(
-            pd.DataFrame(
-                [
-                    {
-                        "Channel": plain(c.name),
-                        "Kind": c.kind.value,
-                        "Target": plain(c.target, 200),
-                        "From severity": c.min_severity.value,
-                        "Pipelines": ", ".join(c.pipelines) or "all",
-                        "Private allowed": c.allow_private,
-                        "Enabled": c.enabled,
-                    }
-                    for c in channels
-                ]
-            ),
-            hide_index=True,
-        )
-    else:
-        st.caption("No channels yet: incidents are on this page and in the audit log only.")
-    log = steward.notifications.deliveries(50)
-    if log:
-        st.markdown("**Delivery log**")
-        st.dataframe(
-            pd.DataFrame(
-                [
-                    {
-                        "When": when(d.attempted_at),
-                        "Channel": plain(d.channel_name),
-                        "Message": plain(d.subject, 200),
-                        "Attempt": d.attempt,
-                        "OK": d.ok,
-                        "Status": d.status_code,
-                        "Error": plain(d.error, 300),
-                    }
-                    for d in log
-                ]
-            ),
-            hide_index=True,
-        )
-    if not may_configure:
-        return
-    with st.form("add_channel", clear_on_submit=True):
-        st.markdown("**Add a channel** (admins)")
-        c1, c2 = st.columns(2)
-        name = c1.text_input("Name")
-        kind = c2.selectbox("Kind", ["webhook", "email"])
-        target = st.text_input("Webhook URL, or smtp://host:port")
-        c3, c4, c5 = st.columns(3)
-        secret = c3.text_input("Signing secret (webhook)", type="password")
-        recipients = c4.text_input("E-mail recipients (comma-separated)")
-        min_severity = c5.selectbox("From severity", ["warning", "critical", "info"])
-        pipelines = st.text_input("Only these pipelines (comma-separated; empty: all)")
-        c6, c7 = st.columns(2)
-        allow_private = c6.checkbox("Allow private / loopback addresses (explicit exception)")
-        notify_people = c7.checkbox("E-mail: also the people a message is for (sign-off requests)")
-        if st.form_submit_button("Add channel"):
-            attempt(
-                partial(
-                    steward.notifications.add_channel,
-                    actor,
-                    name,
-                    kind,
-                    target,
-                    secret=secret,
-                    min_severity=min_severity,
-                    pipelines=pipelines,
-                    recipients=recipients,
-                    allow_private=allow_private,
-                    notify_people=notify_people,
-                ),
-                lambda c: f"Channel {c.name} added.",
             )

@@ -274,7 +274,12 @@ class Alert:
 
     @property
     def where(self) -> str:
-        return self.object_id or self.pipeline or "-"
+        """The place in words: ``credit-default in Prod, monitor 'credit/production'``, never a bare id."""
+        place = self.pipeline or ""
+        if place and self.environment:
+            place = f"{place} in {self.environment}"
+        thing = object_in_words(self.object_type, self.object_id, self.pipeline, self.environment)
+        return ", ".join(part for part in (place, thing) if part) or "-"
 
     @property
     def audit_ref(self) -> str:
@@ -306,6 +311,28 @@ class Alert:
             "resolved_by": self.resolved_by,
             "resolution": self.resolution,
         }
+
+
+def object_in_words(object_type: str, object_id: str, pipeline: str | None, environment: str | None) -> str:
+    """What an incident is about, past its pipeline and environment; empty when those already say it."""
+    if not object_id:
+        return ""
+    if object_id in {f"{environment}/{pipeline}", f"{pipeline}/{environment}", pipeline or ""}:
+        return ""  # a deployment's or SLA's key: the place says it
+    if object_type == "monitor":
+        # The monitor's data set (a monitor is one pipeline, environment and data set); old rows kept the id.
+        return f"monitor #{object_id}" if object_id.isdigit() else f"monitor {object_id!r}"
+    if object_type == "pipeline_version":
+        name, _slash, label = object_id.rpartition("/")
+        return f"version {label}" if name and name == pipeline else f"version {object_id}"
+    if object_type == "component":
+        return f"component {object_id!r}"
+    if object_type == "alert_source":
+        return object_id  # the monitor's own words for where it fired
+    if object_type in {"deployment", "sla"}:
+        environment_name, _slash, name = object_id.partition("/")
+        return f"{name} in {environment_name}" if name and not pipeline else ""
+    return f"{object_type.replace('_', ' ')} {object_id!r}"
 
 
 def transition_problem(alert: Alert, target: AlertStatus) -> str | None:

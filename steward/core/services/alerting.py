@@ -12,9 +12,10 @@ opens the incident, or reopens the resolved one. Monitors without an audit
 event of their own raise a firing with :func:`raise_alert` (an ``alert.fire``
 event). Opening and reopening write the channels' outbox rows in the same
 transaction; a repeat of an unchanged incident writes nothing new. Opening
-and reopening are audited by the very event that caused them (the
-incident's first event, or the occurrence that reopened it, both in the
-audit chain); what people do to an incident is audited as ``alert.*``.
+and reopening get audit events of their own (``alert.open``,
+``alert.reopen``, by ``system:alerts``, see :func:`lifecycle_events`),
+recorded by the unit of work right after the event that caused them; what
+people do to an incident is audited as ``alert.*`` too.
 
 Locking: the caller holds the audit head row (``UnitOfWork.record`` locks it
 first), and every writer of alerts takes that lock before touching an alert,
@@ -90,6 +91,35 @@ class AlertEffects:
 
     notifications: list[Notification] = field(default_factory=list)
     opened: list[Alert] = field(default_factory=list)  # opened or reopened by this event (its evidence)
+
+
+OPENER = Actor.system_actor("alerts")  # who opens and reopens incidents: the rules, not a person
+
+
+@dataclass(frozen=True)
+class LifecycleEvent:
+    """The audit event of an incident opening or reopening, recorded right after the event that caused it."""
+
+    action: str  # alert.open or alert.reopen
+    object_id: str
+    after: dict[str, Any]
+    detail: str
+
+
+def lifecycle_events(effects: AlertEffects, cause: AuditEvent) -> list[LifecycleEvent]:
+    """One ``alert.open`` or ``alert.reopen`` per incident the cause opened, naming the cause's seq."""
+    found = []
+    for alert in effects.opened:
+        verb = "reopen" if alert.status is AlertStatus.REOPENED else "open"
+        found.append(
+            LifecycleEvent(
+                action=f"alert.{verb}",
+                object_id=str(alert.id),
+                after=alert.snapshot() | {"cause_seq": cause.seq},
+                detail=f"{verb}ed by audit #{cause.seq}: {alert.title}, {alert.where}"[:MAX_DETAIL],
+            )
+        )
+    return found
 
 
 def to_alert(row: AlertRow) -> Alert:
@@ -230,11 +260,11 @@ def firings_of(db: Session, event: AuditEvent) -> list[Firing]:
         found.append(
             Firing(
                 kind=rule.kind,
-                fingerprint=rule.fingerprint(event)[:400],
+                fingerprint=rule.fingerprint(event)[:400],  # the event's own object: a monitor keeps its id
                 pipeline=rule.pipeline(event),
                 environment=rule.environment(event),
                 object_type=event.object_type,
-                object_id=event.object_id,
+                object_id=_object_named(event),
                 occurred_at=event.occurred_at,
                 seq=event.seq,
                 value=None,
@@ -246,6 +276,14 @@ def firings_of(db: Session, event: AuditEvent) -> list[Firing]:
     if event.action == "batch.run" and event.outcome is Outcome.OK:
         found.extend(_window_firings(db, event))
     return found
+
+
+def _object_named(event: AuditEvent) -> str:
+    """The object in words for the incident: a monitor by its data set (its name), not its number."""
+    dataset = (event.after or {}).get("dataset")
+    if event.object_type == "monitor" and isinstance(dataset, str) and dataset:
+        return dataset[:200]
+    return event.object_id
 
 
 def _firing(
@@ -265,7 +303,7 @@ def _firing(
         pipeline=pipeline,
         environment=environment,
         object_type=event.object_type,
-        object_id=event.object_id,
+        object_id=_object_named(event),
         occurred_at=event.occurred_at,
         seq=event.seq,
         value=value,
@@ -282,8 +320,8 @@ def _window_firings(db: Session, event: AuditEvent) -> list[Firing]:
     "for N windows" means N consecutive windows.
     """
     after = event.after or {}
-    run_id = after.get("run")
-    if not isinstance(run_id, int):
+    run_id = after.get("run")  # the batch run's id: 32 hex characters (it was never an int)
+    if not isinstance(run_id, str) or not run_id:
         return []
     pipeline = str(after.get("pipeline") or "") or None
     environment = str(after.get("environment") or "") or None
@@ -292,7 +330,7 @@ def _window_firings(db: Session, event: AuditEvent) -> list[Firing]:
     )
     found: list[Firing] = []
     for w in windows:
-        ref = f"run #{run_id}, window {w.label}"
+        ref = f"window {w.label} of run {run_id[:8]}"
         moved = _moved_share(w.report_json)
         checks = (
             (DRIFT_KIND, w.verdict == "drift", moved, f"{ref}: {w.reason}"),

@@ -39,6 +39,9 @@ SEVERITY_ORDER = {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2}
 MAX_SNOOZE = timedelta(days=30)
 
 
+Mutator = Callable[[Session, AlertRow, Alert, str], None]  # refuses (raises) or changes the locked row
+
+
 def _alert_id(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise InvalidInput(f"alert id must be a positive whole number, got {str(value)[:20]!r}")
@@ -112,18 +115,37 @@ class AlertService:
     # ---- acting ----------------------------------------------------------------
     def acknowledge(self, actor: Actor, alert_id: int, comment: str = "") -> Alert:
         """Say someone is looking into it. The alert stays unresolved (and keeps blocking what it blocks)."""
-        return self._transition(actor, alert_id, AlertStatus.ACKNOWLEDGED, comment)
+
+        def change(_db: Session, row: AlertRow, before: Alert, text: str) -> None:
+            _refuse(transition_problem(before, AlertStatus.ACKNOWLEDGED))
+            row.status = AlertStatus.ACKNOWLEDGED.value
+            row.acknowledged_by, row.acknowledged_at = actor.username, self.ctx.clock.now()
+            row.acknowledge_comment = text
+
+        return self._change(actor, alert_id, "acknowledge", comment, change)
 
     def resolve(self, actor: Actor, alert_id: int, comment: str) -> Alert:
-        """Close the alert, saying what was done; a repeat of its event afterwards opens a new one."""
-        return self._transition(actor, alert_id, AlertStatus.RESOLVED, comment)
+        """Close the alert, saying what was done; a repeat of its event afterwards reopens it."""
+
+        def change(db: Session, row: AlertRow, before: Alert, text: str) -> None:
+            if not text:
+                raise InvalidInput("resolving an alert needs a comment saying what was done")
+            _refuse(transition_problem(before, AlertStatus.RESOLVED))
+            now = self.ctx.clock.now()
+            row.status = AlertStatus.RESOLVED.value
+            row.resolved_by, row.resolved_at, row.resolution = actor.username, now, text
+            row.snoozed_until = None
+            db.flush()
+            enqueue_for_alert(db, row, now)  # the channels hear it is over
+
+        return self._change(actor, alert_id, "resolve", comment, change)
 
     def assign(self, actor: Actor, alert_id: int, assignee: str, comment: str = "") -> Alert:
         """Give the incident to a person (an active user who may manage alerts); audited."""
         wanted = (assignee or "").strip()
 
-        def change(db: object, row: AlertRow) -> None:
-            assert isinstance(db, Session)
+        def change(db: Session, row: AlertRow, before: Alert, _text: str) -> None:
+            _refuse(maintenance_problem(before, "assign"))
             user = db.scalar(select(UserRow).where(UserRow.username == wanted))
             if user is None or not user.active:
                 raise InvalidInput(f"no active user {wanted[:100]!r} to assign alert #{row.id} to")
@@ -131,7 +153,7 @@ class AlertService:
                 raise InvalidInput(f"{wanted[:100]} may not manage alerts, so cannot own an incident")
             row.assigned_to = wanted
 
-        return self._maintain(actor, alert_id, "assign", comment, change)
+        return self._change(actor, alert_id, "assign", comment, change)
 
     def snooze(self, actor: Actor, alert_id: int, until: datetime, comment: str = "") -> Alert:
         """Keep the incident quiet (ranked last) until ``until``; it stays unresolved; audited."""
@@ -141,14 +163,14 @@ class AlertService:
         if not now < until <= now + MAX_SNOOZE:
             raise InvalidInput(f"snooze until must be in the future and within {MAX_SNOOZE.days} days")
 
-        def change(_db: object, row: AlertRow) -> None:
+        def change(_db: Session, row: AlertRow, before: Alert, _text: str) -> None:
+            _refuse(maintenance_problem(before, "snooze"))
             row.snoozed_until = until
 
-        return self._maintain(actor, alert_id, "snooze", comment, change)
+        return self._change(actor, alert_id, "snooze", comment, change)
 
-    def _maintain(
-        self, actor: Actor, alert_id: object, verb: str, comment: str, change: Callable[..., None]
-    ) -> Alert:
+    def _change(self, actor: Actor, alert_id: object, verb: str, comment: str, change: Mutator) -> Alert:
+        """Check, lock, let ``change`` refuse or mutate the row, record ``alert.<verb>``: one transaction."""
         authz.check(
             self.ctx,
             actor,
@@ -159,45 +181,6 @@ class AlertService:
         )
         number = _alert_id(alert_id)
         text = validate_comment(comment)
-        with UnitOfWork(self.ctx) as uow:
-            db = uow.session
-            db.get(AuditHeadRow, 1, with_for_update=True, populate_existing=True)
-            row = db.get(AlertRow, number, with_for_update=True, populate_existing=True)
-            if row is None:
-                raise NotFound(f"no alert #{number}")
-            before = to_alert(row)
-            problem = maintenance_problem(before, verb)
-            if problem:
-                raise StaleState(f"{problem}; nothing was changed")
-            change(db, row)
-            db.flush()
-            after = to_alert(row)
-            uow.record(
-                actor,
-                f"alert.{verb}",
-                object_type="alert",
-                object_id=str(number),
-                before=before.snapshot(),
-                after=after.snapshot(),
-                detail=text,
-            )
-            uow.commit()
-            return after
-
-    def _transition(self, actor: Actor, alert_id: object, target: AlertStatus, comment: str) -> Alert:
-        verb = "acknowledge" if target is AlertStatus.ACKNOWLEDGED else "resolve"
-        authz.check(
-            self.ctx,
-            actor,
-            Action.MANAGE_ALERTS,
-            object_type="alert",
-            object_id=str(alert_id)[:20],
-            what=f"{verb} alert #{str(alert_id)[:20]}",
-        )
-        number = _alert_id(alert_id)
-        text = validate_comment(comment)
-        if target is AlertStatus.RESOLVED and not text:
-            raise InvalidInput("resolving an alert needs a comment saying what was done")
         with UnitOfWork(self.ctx) as uow:
             db = uow.session
             # Lock order: the audit head first, as UnitOfWork.record does before it opens or bumps an
@@ -207,19 +190,8 @@ class AlertService:
             if row is None:
                 raise NotFound(f"no alert #{number}")
             before = to_alert(row)
-            problem = transition_problem(before, target)
-            if problem:
-                raise StaleState(f"{problem}; nothing was changed")
-            now = self.ctx.clock.now()
-            row.status = target.value
-            if target is AlertStatus.ACKNOWLEDGED:
-                row.acknowledged_by, row.acknowledged_at, row.acknowledge_comment = actor.username, now, text
-            else:
-                row.resolved_by, row.resolved_at, row.resolution = actor.username, now, text
-                row.snoozed_until = None
+            change(db, row, before, text)
             db.flush()
-            if target is AlertStatus.RESOLVED:
-                enqueue_for_alert(db, row, now)  # the channels hear it is over
             after = to_alert(row)
             uow.record(
                 actor,
@@ -232,3 +204,9 @@ class AlertService:
             )
             uow.commit()
             return after
+
+
+def _refuse(problem: str | None) -> None:
+    """Someone else moved the incident first: say so, change nothing."""
+    if problem:
+        raise StaleState(f"{problem}; nothing was changed")

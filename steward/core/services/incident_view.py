@@ -20,6 +20,7 @@ from steward.core.domain.alert_rules import (
 )
 from steward.core.domain.alerts import Alert, Occurrence
 from steward.core.domain.promotions import LedgerEntry
+from steward.core.errors import InvalidInput, NotFound
 from steward.core.services.alert_rules import AlertRuleService
 from steward.core.services.alerts import AlertService
 from steward.core.services.context import ServiceContext
@@ -58,7 +59,7 @@ class IncidentView:
         rule = AlertRuleService(self.ctx).get(alert.kind)
         deployments = DeploymentService(self.ctx)
         changes: list[LedgerEntry] = []
-        serving = False
+        serving = can_roll_back = False
         if alert.pipeline and alert.environment:
             changes = [
                 e
@@ -66,13 +67,19 @@ class IncidentView:
                 if alert.opened_at - LOOK_BACK <= e.occurred_at <= alert.opened_at + timedelta(minutes=5)
             ]
             serving = any(d.pipeline_name == alert.pipeline for d in deployments.serving(alert.environment))
+            if serving:  # a rollback needs an earlier version there to go back to
+                try:
+                    deployments.rollback_target(alert.environment, alert.pipeline)
+                    can_roll_back = True
+                except (InvalidInput, NotFound):
+                    can_roll_back = False
         return Drilldown(
             alert=alert,
             rule=rule,
             timeline=alerts.timeline(alert_id),
             changes_before=changes,
             evidence=self._evidence(alert),
-            can_roll_back=serving,
+            can_roll_back=can_roll_back,
             can_fail_over=serving,
             retrain_link=EvidenceLink("Retrain on recent data", "pipelines.py", {"pipeline": alert.pipeline})
             if alert.pipeline and alert.kind in MONITOR_KINDS

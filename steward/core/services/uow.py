@@ -24,7 +24,7 @@ from steward.core.adapters.notifiers import Notification
 from steward.core.domain.accounts import Actor
 from steward.core.domain.audit import AuditEvent, Outcome, canonical_json, compute_hash
 from steward.core.errors import StaleState
-from steward.core.services.alerting import apply_alert_rules_all
+from steward.core.services.alerting import OPENER, apply_alert_rules_all, lifecycle_events
 from steward.core.services.context import ServiceContext
 from steward.core.services.fencing import verify_fence
 
@@ -136,4 +136,13 @@ class UnitOfWork:
         self.events.append(event)
         effects = apply_alert_rules_all(session, event)
         self.after_commit.extend(effects.notifications)
+        for opened in lifecycle_events(effects, event):  # alert.* events fire nothing, so this ends here
+            self.record(
+                OPENER,
+                opened.action,
+                object_type="alert",
+                object_id=opened.object_id,
+                after=opened.after,
+                detail=opened.detail,
+            )
         return event

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from steward.core.domain.accounts import Actor
+from steward.core.services.batch_late import BatchLateService
 from steward.core.steward import Steward
 
 WORKER = Actor.system_actor("worker")
@@ -51,6 +52,11 @@ def run_due_monitors(steward: Steward) -> str:
             summary + ": " + "; ".join(f"{r.pipeline_name}/{r.environment}: {r.detail}" for r in failed)
         )
     return summary
+
+
+def check_late_batches(steward: Steward) -> str:
+    """Open a ``batch.late`` incident for monitors past interval plus grace; resolve it once one runs."""
+    return BatchLateService(steward.ctx).check(WORKER)
 
 
 def check_infrastructure(steward: Steward) -> str:
@@ -114,6 +120,12 @@ def schedule(steward: Steward) -> list[JobSpec]:
             timedelta(minutes=settings.monitor_check_minutes),
             run_due_monitors,
             "run the drift and data-quality monitors that are due",
+        ),
+        JobSpec(
+            "batch.late",
+            timedelta(minutes=settings.monitor_check_minutes),
+            check_late_batches,
+            "open an incident when a monitor has not run within its interval plus the rule's grace",
         ),
         JobSpec(
             "infrastructure.check",
