@@ -42,7 +42,13 @@ def test_an_operator_saves_a_version_arms_it_and_fails_over_to_it_and_back(demo_
 
     at = open_page(tokens["otto"])
     at.number_input(
-        key=next(k for k in at.session_state if str(k).startswith("rules_default_") and str(k).endswith("_1"))
+        key=next(
+            k
+            for k in at.session_state
+            if str(k).startswith("rules_default_")
+            and not str(k).startswith("rules_default_label_")  # the label box beside it
+            and str(k).endswith("_1")
+        )
     ).set_value(0.2).run()
     button(at, "Save as rule set v2").click().run()
     assert not at.exception, at.exception

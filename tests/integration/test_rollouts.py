@@ -112,8 +112,10 @@ def test_a_canary_breaching_the_error_rate_is_rolled_back_with_an_alert(world):
     rolled = rollouts.get(canary.id)
     assert rolled.status is RolloutStatus.ROLLED_BACK and rolled.ended_by == "system:serving"
     assert "error rate 12.5 %" in rolled.end_reason
-    event = s.audit.recent(1)[0]
+    # the rollback, then the alert it opened (audited as alert.open right after its cause)
+    event, opened = s.audit.recent(2)[1], s.audit.recent(2)[0]
     assert event.action == "rollout.rolled_back" and event.outcome.value == "failed"
+    assert opened.action == "alert.open"
     [alert] = [a for a in s.alerts.list() if a.kind == CANARY_ROLLBACK_KIND]
     assert alert.where.endswith("toy") or "toy" in alert.title + alert.where
     watch = rollouts.watch(canary.id)

@@ -113,7 +113,7 @@ def render_rollouts(steward: Steward, actor: Actor, serving: list[Deployment]) -
         "where sign-off is required needs the version's promotion request with its sign-offs complete."
     )
     labels = {f"{d.environment_name} · {d.pipeline_name}": d for d in usable}
-    chosen = st.selectbox("Deployment", list(labels), key="rollout_choice")
+    chosen = st.selectbox("Deployment for a shadow or canary", list(labels), key="rollout_choice")
     deployment = labels[str(chosen)]
     service = RolloutService(steward.ctx)
     history = service.list(deployment.environment_name, deployment.pipeline_name, limit=10)

@@ -50,7 +50,9 @@ def render_rule_set_editor(steward: Steward, actor: Actor, serving: list[Deploym
         "failed over to, it answers every request."
     )
     labels = {f"{d.environment_name} · {d.pipeline_name}": d for d in usable}
-    deployment = labels[str(st.selectbox("Deployment", list(labels), key="rules_choice"))]
+    deployment = labels[
+        str(st.selectbox("Deployment whose fallback rule set to edit", list(labels), key="rules_choice"))
+    ]
     env, pipeline = deployment.environment_name, deployment.pipeline_name
     latest = steward.rule_sets.latest(env, pipeline)
     arm = steward.rule_sets.arm_of(env, pipeline)

@@ -15,11 +15,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from steward.core.domain.metrics import higher_is_better
 from steward.core.errors import InvalidInput
 
 RUNNING, SUCCEEDED, FAILED = "running", "succeeded", "failed"
-# Errors go up when things get worse; every other realised metric goes down.
-LOWER_IS_BETTER = frozenset({"mae", "rmse", "log_loss", "brier"})
 MAX_DRIFT_WINDOWS = 100
 MAX_EVERY_HOURS = 24 * 366
 
@@ -49,7 +48,7 @@ class RetrainPolicy:
         if self.drift_windows:
             said.append(f"drift in the last {self.drift_windows} window(s) in {self.environment}")
         if self.metric and self.threshold is not None:
-            worse = "above" if self.metric in LOWER_IS_BETTER else "below"
+            worse = "below" if higher_is_better(self.metric) else "above"
             said.append(f"realised {self.metric} {worse} {self.threshold:g} in {self.environment}")
         if self.every_hours:
             said.append(f"every {self.every_hours} h")
@@ -105,7 +104,7 @@ def drift_persists(verdicts: Sequence[str], windows: int) -> bool:
 
 def metric_crossed(metric: str, value: float, threshold: float) -> bool:
     """An error above its threshold, or a score below it."""
-    return value > threshold if metric in LOWER_IS_BETTER else value < threshold
+    return value < threshold if higher_is_better(metric) else value > threshold
 
 
 def schedule_due(last_started: datetime | None, now: datetime, every_hours: int) -> bool:
