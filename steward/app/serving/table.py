@@ -26,7 +26,8 @@ from steward.core.domain.api_keys import ApiKey
 from steward.core.domain.audit import Outcome
 from steward.core.domain.promotions import Deployment
 from steward.core.domain.rule_sets import RuleSetArm
-from steward.core.errors import InvalidInput
+from steward.core.drift.profile import Profile
+from steward.core.errors import InvalidInput, NotFound
 from steward.core.scoring.breaker import BreakerState, CircuitBreaker
 from steward.core.scoring.candidate import CandidateRejected, verify
 from steward.core.scoring.model import ServingVersion, warmup_outputs
@@ -238,7 +239,11 @@ class ServingTable:
         model = pipelines.load_model(version)  # refuses bytes that do not hash to the registered digest
         task = version.task
         try:
-            schema = verify(version.schema, model, lambda m, f: warmup_outputs(m, f, task))
+            reference: Profile | None = pipelines.reference_profile(version.id)
+        except NotFound:  # registered before profiles were stored: schema-made warm-up rows
+            reference = None
+        try:
+            schema = verify(version.schema, model, lambda m, f: warmup_outputs(m, f, task), reference)
         except CandidateRejected as problem:
             raise CandidateRejected(f"{version.label}: {problem}") from None
         return ServingVersion(version.id, version.number, version.artifact_sha256, task, schema, model)
