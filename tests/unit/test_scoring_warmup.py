@@ -51,3 +51,22 @@ def test_without_a_profile_the_schema_gives_values_inside_its_ranges() -> None:
     assert set(frame["region"]).issubset({"north", "south", "east"})
     # made-up values are nowhere near what a real training set holds
     assert not set(frame["age"]).issubset(set(range(25, 60)))
+
+
+def test_a_numeric_column_profiled_as_categories_warms_up_with_numbers() -> None:
+    """Drift profiles a low-cardinality integer column (a month, a payment status) as categories."""
+    schema = InputSchema.from_dict(
+        {
+            "columns": [
+                {"name": "month", "kind": "integer", "min": 1, "max": 12},
+                {"name": "status", "kind": "integer", "min": -2, "max": 8},
+            ]
+        }
+    )
+    training = pd.DataFrame({"month": [5, 5, 7, 10] * 50, "status": [0, -1, 1, 0] * 50})
+    profile = build_profile(training, kinds={"month": "categorical", "status": "categorical"})
+    frame = warmup_frame(schema, profile)
+    assert frame["month"].iloc[0] == 5  # the most frequent training month first
+    assert sorted(frame["month"]) == [5, 7, 10]
+    assert set(frame["status"]).issubset({0, -1, 1})
+    assert pd.api.types.is_numeric_dtype(frame["month"])

@@ -56,9 +56,22 @@ def _trained_value(column: ColumnSpec, profiled: ColumnProfile | None, i: int) -
     if categorical is not None and categorical.categories:
         ranked = [categorical.categories[j] for j in np.argsort(-categorical.counts, kind="stable")]
         key = ranked[i % len(ranked)]
-        known = {category_key(c): c for c in column.categories or ()}
-        return known.get(key, key)
+        if column.kind == "categorical":
+            known = {category_key(c): c for c in column.categories or ()}
+            return known.get(key, key)
+        return _number_from_key(column, key)
     return None
+
+
+def _number_from_key(column: ColumnSpec, key: str) -> float | None:
+    """A numeric column the drift profile read as categories (few distinct values) keeps text keys."""
+    try:
+        value = float(key)
+    except ValueError:
+        return None
+    if not np.isfinite(value):
+        return None
+    return float(round(value)) if column.kind == "integer" else value
 
 
 def warmup_frame(schema: InputSchema, reference: Profile | None = None) -> pd.DataFrame:
