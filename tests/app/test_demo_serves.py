@@ -10,13 +10,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-
 from serving.servingkit import serving
+
 from steward.core.setup.demo import demo_traffic_targets, issue_demo_traffic_key
 from steward.core.steward import Steward
 
 
-def test_every_demo_deployment_is_ready_and_answers_a_sample_row(demo_steward: Steward, tmp_path: Path) -> None:
+def test_every_demo_deployment_is_ready_and_answers_a_sample_row(
+    demo_steward: Steward, tmp_path: Path
+) -> None:
     targets = demo_traffic_targets(demo_steward)
     assert {(environment, pipeline) for environment, pipeline, _, _ in targets} >= {
         ("Dev", "bike-demand"),
