@@ -15,6 +15,7 @@ from steward.app.ui.charts_service import service_figure
 from steward.app.ui.guard import require
 from steward.app.ui.sla_form import render_sla_section, targets_line
 from steward.app.ui.text import md, plain, when
+from steward.core.domain.latency import latency_text
 from steward.core.domain.permissions import Action
 from steward.core.domain.sla import percent
 from steward.core.services.service_health import RANGES_HOURS
@@ -29,7 +30,7 @@ STANDING = {
 
 
 def ms(value: float | None) -> str:
-    return "-" if value is None else f"{value:.3g} ms"
+    return latency_text(value)
 
 
 page = require(Action.VIEW_SERVICE_HEALTH)

@@ -7,7 +7,7 @@ import random
 import numpy as np
 import pytest
 
-from steward.core.domain.latency import GROWTH, Histogram, Tally, bucket_of, edge
+from steward.core.domain.latency import GROWTH, Histogram, Tally, bucket_of, edge, latency_text
 from steward.core.domain.sla import SlaState, SlaTargets, live_verdict
 
 
@@ -49,3 +49,14 @@ def test_a_live_window_is_idle_without_traffic_unless_throughput_is_a_target() -
     state, verdict = live_verdict(busy, SlaTargets(p95_ms=100, max_error_rate=0.05, window_minutes=5))
     assert state is SlaState.BREACHED and [b.target for b in verdict.breaches] == ["p95_ms"]
     assert (busy.errors, busy.fallbacks) == (10, 20)
+
+
+def test_latencies_read_in_milliseconds_or_seconds_never_in_exponent_notation() -> None:
+    assert [latency_text(v) for v in (0.42, 49.13, 250.4, 1740.2, 12_345.0)] == [
+        "0.42 ms",
+        "49.1 ms",
+        "250 ms",
+        "1.74 s",
+        "12.3 s",
+    ]
+    assert latency_text(None) == "-" and latency_text(float("nan"), missing="—") == "—"

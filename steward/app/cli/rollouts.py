@@ -6,12 +6,13 @@ import click
 
 from steward.app.cli.context import AS_HELP, acting, open_steward
 from steward.app.errors import friendly
+from steward.core.domain.latency import latency_text
 from steward.core.domain.rollouts import RolloutKind, RolloutWatch
 from steward.core.services.rollouts import RolloutService
 
 
 def _ms(value: float | None) -> str:
-    return "-" if value is None else f"{value:.3g} ms"
+    return latency_text(value)
 
 
 def describe_watch(watch: RolloutWatch) -> list[str]:

@@ -13,6 +13,7 @@ import streamlit as st
 from steward.app.ui.guard import attempt
 from steward.app.ui.text import md, when
 from steward.core.domain.accounts import Actor
+from steward.core.domain.latency import latency_text
 from steward.core.domain.permissions import Action, is_allowed
 from steward.core.domain.promotions import Deployment
 from steward.core.domain.rollouts import MAX_MINUTES, MAX_SHARE, MIN_SHARE, RolloutKind, RolloutWatch
@@ -21,7 +22,7 @@ from steward.core.steward import Steward
 
 
 def _ms(value: float | None) -> str:
-    return "—" if value is None else f"{value:.3g} ms"
+    return latency_text(value, missing="—")
 
 
 def _render_watch(watch: RolloutWatch) -> None:

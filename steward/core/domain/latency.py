@@ -125,3 +125,14 @@ class Tally:
             self.histogram.percentile(0.95),
             self.histogram.percentile(0.99),
         )
+
+
+def latency_text(ms: float | None, missing: str = "-") -> str:
+    """A latency as a person reads it: ``49.1 ms``, ``1.74 s`` (never ``1.74e+03 ms``)."""
+    if ms is None or not math.isfinite(ms):
+        return missing
+    if ms >= 1000:
+        return f"{ms / 1000:.3g} s"
+    if ms >= 100:
+        return f"{ms:.0f} ms"
+    return f"{ms:.3g} ms"

@@ -18,7 +18,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from steward.core.domain.latency import Tally
+from steward.core.domain.latency import Tally, latency_text
 from steward.core.errors import InvalidInput
 
 MAX_LATENCY_MS = 600_000.0  # ten minutes: anything above is a typo, not a target
@@ -217,7 +217,12 @@ def judge(measurement: Measurement, targets: SlaTargets) -> SlaVerdict:
             breaches.append(Breach(name, None, limit, f"{label} latency was not measured"))
         elif value > limit:
             breaches.append(
-                Breach(name, value, limit, f"{label} latency {value:.3g} ms is above the {limit:g} ms target")
+                Breach(
+                    name,
+                    value,
+                    limit,
+                    f"{label} latency {latency_text(value)} is above the {limit:g} ms target",
+                )
             )
     if targets.min_throughput_rps is not None:
         rate = measurement.throughput_rps
