@@ -122,3 +122,39 @@ def demo_tokens(steward: Steward) -> dict[str, str]:
         account.username: steward.auth.login(account.username, DEMO_PASSWORD).token
         for account in DEMO_ACCOUNTS
     }
+
+
+def seeded_demo_copy(dest: Path, shared_root: Path, *, secret_key: str) -> None:
+    """Put a copy of the seeded demo's SQLite data folder at ``dest``; seeded once per test session.
+
+    Seeding trains pipelines and runs monitors (about 20 s of CPU); a suite that
+    seeded it per test file spent minutes on the same database. The template is
+    built once under ``shared_root`` (the session's temporary folder, which every
+    xdist worker sees) behind a file lock, then copied: each caller owns its copy.
+    The secret key is part of the template's name because the demo's audit
+    checkpoints are signed with it.
+    """
+    import fcntl
+    import hashlib
+    import shutil
+
+    from steward.core.setup.demo import seed_demo
+
+    name = "demo-template-" + hashlib.sha256(secret_key.encode()).hexdigest()[:12]
+    template = shared_root / name
+    with (shared_root / f"{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (template / "seeded").exists():
+            shutil.rmtree(template, ignore_errors=True)
+            settings = Settings(data_dir=template / "data", scrypt_n=TEST_SCRYPT_N, secret_key=secret_key)
+            steward = Steward(settings)
+            steward.upgrade_database()
+            seed_demo(steward, REPO_ROOT / "steward" / "sample_data", progress=lambda _line: None, quick=True)
+            steward.close()  # the last connection closing folds SQLite's WAL into the file we copy
+            (template / "seeded").touch()
+    shutil.copytree(template / "data", dest)
+
+
+def session_root(base_temp: Path) -> Path:
+    """The session's temporary folder shared by every xdist worker (each worker's own is below it)."""
+    return base_temp.parent if os.environ.get("PYTEST_XDIST_WORKER") else base_temp

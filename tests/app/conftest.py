@@ -14,9 +14,8 @@ from pathlib import Path
 import pytest
 import streamlit as st
 
-from steward.core.setup.demo import seed_demo
 from steward.core.steward import Steward
-from testkit import REPO_ROOT, TEST_SCRYPT_N
+from testkit import TEST_SCRYPT_N, seeded_demo_copy, session_root
 
 SECRET = "apptest-secret-key-long-enough-0123456789"
 
@@ -32,15 +31,7 @@ def _environment(data_dir: Path) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data_dir = tmp_path_factory.mktemp("demo-template") / "data"
-    with pytest.MonkeyPatch.context() as patch:
-        for key in [k for k in os.environ if k.startswith("STEWARD_")]:
-            patch.delenv(key)
-        for key, value in _environment(data_dir).items():
-            patch.setenv(key, value)
-        steward = Steward()
-        steward.upgrade_database()
-        seed_demo(steward, REPO_ROOT / "steward" / "sample_data", progress=lambda _line: None, quick=True)
-        steward.close()  # the last connection closing folds SQLite's WAL into the file we copy
+    seeded_demo_copy(data_dir, session_root(tmp_path_factory.getbasetemp()), secret_key=SECRET)
     return data_dir
 
 

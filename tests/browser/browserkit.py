@@ -39,7 +39,15 @@ from steward.core.config import Settings
 from steward.core.domain.accounts import Actor
 from steward.core.setup.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, SEED_ACTOR, seed_demo
 from steward.core.steward import Steward
-from testkit import REPO_ROOT, TEST_SCRYPT_N, create_pg_database, drop_pg_database, postgres_problem
+from testkit import (
+    REPO_ROOT,
+    TEST_SCRYPT_N,
+    create_pg_database,
+    drop_pg_database,
+    postgres_problem,
+    seeded_demo_copy,
+    session_root,
+)
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = [
@@ -54,7 +62,7 @@ CHROMIUM_FLAGS = [
 ]
 ENTRYPOINT = REPO_ROOT / "steward" / "app" / "streamlit_app.py"
 SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"
-SECRET_KEY = "browser-test-secret-key-that-is-long-enough-0123456789"
+SECRET_KEY = "apptest-secret-key-long-enough-0123456789"  # the AppTests' key: one seeded demo serves both
 SYSTEM = Actor.system_actor("browser-test")
 TIMEOUT_MS = 45_000  # generous: a shared 2-core machine under load is slow, not broken
 FIRST_LOAD_MS = 120_000  # the first session of a fresh app imports everything
@@ -173,11 +181,14 @@ def run_app(
     another (an empty PostgreSQL database from ``postgres_database``).
     """
     data_dir = root / "data"
+    if full_demo and database_url is None:
+        # root is a tmp_path_factory folder: its parent is this worker's base temporary folder
+        seeded_demo_copy(data_dir, session_root(root.parent), secret_key=SECRET_KEY)
     steward = Steward(_settings(data_dir, database_url))
     steward.upgrade_database()
-    if full_demo:
+    if full_demo and database_url is not None:
         seed_demo(steward, REPO_ROOT / "steward" / "sample_data", progress=lambda _line: None, quick=True)
-    else:
+    elif not full_demo:
         seed_accounts(steward)
     workdir = root / "cwd"
     (workdir / ".streamlit").mkdir(parents=True)

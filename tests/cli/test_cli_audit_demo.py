@@ -11,28 +11,25 @@ from pathlib import Path
 
 import pytest
 
-from steward.core.setup.demo import seed_demo
-from steward.core.steward import Steward
-from testkit import REPO_ROOT, TEST_SCRYPT_N
+from testkit import REPO_ROOT, TEST_SCRYPT_N, seeded_demo_copy, session_root
 
 
 @pytest.fixture(scope="module")
 def demo_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """The demo seeded the quick way the AppTests seed theirs (no permutation importances)."""
+    secret = "apptest-secret-key-long-enough-0123456789"  # the AppTests' key: their seeded template serves
+    data_dir = tmp_path_factory.mktemp("audit-demo") / "data"
+    seeded_demo_copy(data_dir, session_root(tmp_path_factory.getbasetemp()), secret_key=secret)
     env = {
-        "STEWARD_DATA_DIR": str(tmp_path_factory.mktemp("audit-demo") / "data"),
+        "STEWARD_DATA_DIR": str(data_dir),
         "STEWARD_SCRYPT_N": str(TEST_SCRYPT_N),
-        "STEWARD_SECRET_KEY": "audit-demo-secret-key-long-enough-0123456789",
+        "STEWARD_SECRET_KEY": secret,
     }
     with pytest.MonkeyPatch.context() as patch:
         for key in [k for k in os.environ if k.startswith("STEWARD_")]:
             patch.delenv(key)
         for key, value in env.items():
             patch.setenv(key, value)
-        steward = Steward()
-        steward.upgrade_database()
-        seed_demo(steward, REPO_ROOT / "steward" / "sample_data", progress=lambda _line: None, quick=True)
-        steward.close()  # the last connection folds SQLite's WAL into the file edited below
         yield env
 
 
