@@ -150,7 +150,10 @@ class SignalService:
         breached = [s for s in states if s.state is SlaState.BREACHED]
         judged = [s for s in states if s.state is not SlaState.IDLE]
         if breached:
-            light, words = Light.RED, f"{len(breached)} of {len(judged)} serving deployment(s) in breach of their SLA"
+            light, words = (
+                Light.RED,
+                f"{len(breached)} of {len(judged)} serving deployment(s) in breach of their SLA",
+            )
         elif judged:
             light, words = Light.GREEN, f"{len(judged)} deployment(s) within their SLA"
         else:
