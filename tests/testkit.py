@@ -21,6 +21,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 TEST_SCRYPT_N = 2**12  # tests only; production refuses anything below OWASP's 2**17
 PG_ADMIN_URL = os.environ.get("STEWARD_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 PASSWORD = "a-long-test-password"
+# The key AppTests, browser tests and the audit CLI test run the seeded demo with: one template serves all.
+DEMO_SECRET_KEY = "apptest-secret-key-long-enough-0123456789"
 
 _pg_problem: str | None = None
 _pg_checked = False
@@ -124,7 +126,7 @@ def demo_tokens(steward: Steward) -> dict[str, str]:
     }
 
 
-def seeded_demo_copy(dest: Path, shared_root: Path, *, secret_key: str) -> None:
+def seeded_demo_copy(dest: Path, shared_root: Path, *, secret_key: str = DEMO_SECRET_KEY) -> None:
     """Put a copy of the seeded demo's SQLite data folder at ``dest``; seeded once per test session.
 
     Seeding trains pipelines and runs monitors (about 20 s of CPU); a suite that

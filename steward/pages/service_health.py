@@ -29,10 +29,6 @@ STANDING = {
 }
 
 
-def ms(value: float | None) -> str:
-    return latency_text(value)
-
-
 page = require(Action.VIEW_SERVICE_HEALTH)
 steward, actor = page.steward, page.actor
 params = st.query_params
@@ -117,9 +113,9 @@ for env in environments:
             w = h.window
             cols = st.columns(6)
             cols[0].metric(f"Requests (last {h.window_minutes} min)", w.requests)
-            cols[1].metric("p50", ms(w.p50_ms))
-            cols[2].metric("p95", ms(w.p95_ms))
-            cols[3].metric("p99", ms(w.p99_ms))
+            cols[1].metric("p50", latency_text(w.p50_ms))
+            cols[2].metric("p95", latency_text(w.p95_ms))
+            cols[3].metric("p99", latency_text(w.p99_ms))
             cols[4].metric("Requests/s", f"{w.throughput_rps or 0:.3g}")
             cols[5].metric("Errors", percent(w.error_rate) if w.error_rate is not None else "-")
             if h.series:
@@ -140,7 +136,7 @@ for env in environments:
                         {
                             "Request id": plain(x.request_id),
                             "Version": f"v{x.version_number}",
-                            "Latency": ms(x.latency_ms),
+                            "Latency": latency_text(x.latency_ms),
                             "Outcome": x.status + (" (fallback)" if x.fallback else ""),
                             "When": when(x.scored_at),
                         }
@@ -158,7 +154,7 @@ for env in environments:
                         {
                             "Request id": plain(x.request_id),
                             "Version": f"v{x.version_number}",
-                            "Latency": ms(x.latency_ms),
+                            "Latency": latency_text(x.latency_ms),
                             "When": when(x.scored_at),
                         }
                         for x in h.failing
@@ -177,9 +173,9 @@ for env in environments:
                             "Version": f"v{d.version_number}",
                             "When": when(view.until),
                             "Requests": w.requests,
-                            "p50": ms(w.p50_ms),
-                            "p95": ms(w.p95_ms),
-                            "p99": ms(w.p99_ms),
+                            "p50": latency_text(w.p50_ms),
+                            "p95": latency_text(w.p95_ms),
+                            "p99": latency_text(w.p99_ms),
                             "Throughput": f"{w.throughput_rps or 0:.3g} req/s",
                             "Errors": w.errors,
                         }
@@ -190,9 +186,9 @@ for env in environments:
                             "Version": f"v{t.version_number}",
                             "When": when(t.finished_at or t.requested_at),
                             "Requests": t.requests,
-                            "p50": ms(t.p50_ms),
-                            "p95": ms(t.p95_ms),
-                            "p99": ms(t.p99_ms),
+                            "p50": latency_text(t.p50_ms),
+                            "p95": latency_text(t.p95_ms),
+                            "p99": latency_text(t.p99_ms),
                             "Throughput": f"{t.throughput_rps or 0:.3g} req/s",
                             "Errors": t.errors,
                         }

@@ -15,9 +15,9 @@ import pytest
 import streamlit as st
 
 from steward.core.steward import Steward
-from testkit import TEST_SCRYPT_N, seeded_demo_copy, session_root
+from testkit import DEMO_SECRET_KEY, TEST_SCRYPT_N, seeded_demo_copy, session_root
 
-SECRET = "apptest-secret-key-long-enough-0123456789"
+SECRET = DEMO_SECRET_KEY
 
 
 def _environment(data_dir: Path) -> dict[str, str]:

@@ -40,6 +40,7 @@ from steward.core.domain.accounts import Actor
 from steward.core.setup.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, SEED_ACTOR, seed_demo
 from steward.core.steward import Steward
 from testkit import (
+    DEMO_SECRET_KEY,
     REPO_ROOT,
     TEST_SCRYPT_N,
     create_pg_database,
@@ -62,7 +63,7 @@ CHROMIUM_FLAGS = [
 ]
 ENTRYPOINT = REPO_ROOT / "steward" / "app" / "streamlit_app.py"
 SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"
-SECRET_KEY = "apptest-secret-key-long-enough-0123456789"  # the AppTests' key: one seeded demo serves both
+SECRET_KEY = DEMO_SECRET_KEY  # one seeded demo template serves the AppTests and these
 SYSTEM = Actor.system_actor("browser-test")
 TIMEOUT_MS = 45_000  # generous: a shared 2-core machine under load is slow, not broken
 FIRST_LOAD_MS = 120_000  # the first session of a fresh app imports everything

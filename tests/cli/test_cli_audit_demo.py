@@ -11,19 +11,18 @@ from pathlib import Path
 
 import pytest
 
-from testkit import REPO_ROOT, TEST_SCRYPT_N, seeded_demo_copy, session_root
+from testkit import DEMO_SECRET_KEY, REPO_ROOT, TEST_SCRYPT_N, seeded_demo_copy, session_root
 
 
 @pytest.fixture(scope="module")
 def demo_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """The demo seeded the quick way the AppTests seed theirs (no permutation importances)."""
-    secret = "apptest-secret-key-long-enough-0123456789"  # the AppTests' key: their seeded template serves
     data_dir = tmp_path_factory.mktemp("audit-demo") / "data"
-    seeded_demo_copy(data_dir, session_root(tmp_path_factory.getbasetemp()), secret_key=secret)
+    seeded_demo_copy(data_dir, session_root(tmp_path_factory.getbasetemp()))
     env = {
         "STEWARD_DATA_DIR": str(data_dir),
         "STEWARD_SCRYPT_N": str(TEST_SCRYPT_N),
-        "STEWARD_SECRET_KEY": secret,
+        "STEWARD_SECRET_KEY": DEMO_SECRET_KEY,
     }
     with pytest.MonkeyPatch.context() as patch:
         for key in [k for k in os.environ if k.startswith("STEWARD_")]:

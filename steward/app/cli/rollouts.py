@@ -11,10 +11,6 @@ from steward.core.domain.rollouts import RolloutKind, RolloutWatch
 from steward.core.services.rollouts import RolloutService
 
 
-def _ms(value: float | None) -> str:
-    return latency_text(value)
-
-
 def describe_watch(watch: RolloutWatch) -> list[str]:
     """The live comparison as lines (the CLI's status; the page shows the same figures)."""
     r = watch.rollout
@@ -23,7 +19,7 @@ def describe_watch(watch: RolloutWatch) -> list[str]:
         rate = "-" if arm.error_rate is None else f"{arm.error_rate:.1%}"
         lines.append(
             f"  {name} v{arm.version_number}: {arm.requests:,} requests, {arm.errors:,} errors ({rate}), "
-            f"p50 {_ms(arm.p50_ms)}, p95 {_ms(arm.p95_ms)}"
+            f"p50 {latency_text(arm.p50_ms)}, p95 {latency_text(arm.p95_ms)}"
         )
     agreement = watch.agreement
     if agreement is not None and agreement.rate is not None:

@@ -21,10 +21,6 @@ from steward.core.services.rollouts import RolloutService
 from steward.core.steward import Steward
 
 
-def _ms(value: float | None) -> str:
-    return latency_text(value, missing="—")
-
-
 def _render_watch(watch: RolloutWatch) -> None:
     r = watch.rollout
     st.markdown(
@@ -42,8 +38,8 @@ def _render_watch(watch: RolloutWatch) -> None:
                 "Requests": arm.requests,
                 "Errors": arm.errors,
                 "Error rate": rate,
-                "p50": _ms(arm.p50_ms),
-                "p95": _ms(arm.p95_ms),
+                "p50": latency_text(arm.p50_ms, missing="—"),
+                "p95": latency_text(arm.p95_ms, missing="—"),
             }
         )
     st.dataframe(pd.DataFrame(rows), hide_index=True)

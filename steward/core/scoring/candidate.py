@@ -50,8 +50,7 @@ def _trained_value(column: ColumnSpec, profiled: ColumnProfile | None, i: int) -
     if numeric is not None and numeric.total and column.kind != "categorical":
         cumulative = numeric.cumulative()
         at = int(np.searchsorted(cumulative, cumulative[-1] * (i + 1) / (WARMUP_ROWS + 1), side="left"))
-        value = float(numeric.values[min(at, numeric.values.size - 1)])
-        return float(round(value)) if column.kind == "integer" else value
+        return _of_kind(column, float(numeric.values[min(at, numeric.values.size - 1)]))
     categorical = profiled.categorical
     if categorical is not None and categorical.categories:
         ranked = [categorical.categories[j] for j in np.argsort(-categorical.counts, kind="stable")]
@@ -69,8 +68,11 @@ def _number_from_key(column: ColumnSpec, key: str) -> float | None:
         value = float(key)
     except ValueError:
         return None
-    if not np.isfinite(value):
-        return None
+    return _of_kind(column, value) if np.isfinite(value) else None
+
+
+def _of_kind(column: ColumnSpec, value: float) -> float:
+    """An integer column gets a whole number (as float: the schema's coercion makes it an int)."""
     return float(round(value)) if column.kind == "integer" else value
 
 
